@@ -1,0 +1,121 @@
+# Top-level, non-recursive Makefile. Everything is built out of tree in
+# $(BUILD) (build/ by default; build-asan/ for the sanitizer suite).
+#   make            tools and libraries          make test    whole suite + sanitizers
+#   make demo       compile and run the samples  make asan    suite under ASan+UBSan only
+#   make install PREFIX=/usr/local               make cuda-check  (when nvcc exists)
+
+BUILD   ?= build
+SAN     ?= 0
+PREFIX  ?= /usr/local
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+OPT     ?= -O2
+CPPFLAGS_ALL := -D_POSIX_C_SOURCE=200809L -I. -Iops -Iruntime -Igraphc -I$(BUILD)/gen
+CFLAGS_ALL   := -std=c11 $(OPT) -g -fopenmp $(WARN) -Werror -MMD -MP -fno-strict-aliasing
+LDLIBS_ALL   := -lprotobuf-c -ldnnl -lz -lm
+ifeq ($(SAN),1)
+CFLAGS_ALL   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS_ALL  += -fsanitize=address,undefined
+endif
+LDFLAGS_ALL  += -fopenmp
+
+GEN      := $(BUILD)/gen
+OPS_SRC  := $(wildcard ops/*.c)
+RT_SRC   := $(filter-out runtime/graphrun.c,$(wildcard runtime/*.c))
+GC_SRC   := $(filter-out graphc/main.c,$(wildcard graphc/*.c))
+GEN_SRC  := $(GEN)/graph.pb-c.c $(GEN)/parser.c $(GEN)/lexer.c
+TEST_SRC := $(wildcard tests/test_*.c)
+
+OPS_OBJ  := $(OPS_SRC:%.c=$(BUILD)/%.o)
+RT_OBJ   := $(RT_SRC:%.c=$(BUILD)/%.o) $(GEN)/graph.pb-c.o
+GC_OBJ   := $(GC_SRC:%.c=$(BUILD)/%.o) $(GEN)/parser.o $(GEN)/lexer.o
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+LIB_OPS  := $(BUILD)/libgcops.a
+LIB_RT   := $(BUILD)/libgraphrt.a
+LIB_GC   := $(BUILD)/libgraphc.a
+GRAPHC   := $(BUILD)/graphc
+GRAPHRUN := $(BUILD)/graphrun
+DEPS_OK  := $(BUILD)/.deps-ok
+
+.PHONY: all test asan unit demo install clean deps cuda-check
+all: $(GRAPHC) $(GRAPHRUN)
+
+# Missing tools and libraries are installed (as root) or named (otherwise).
+deps $(DEPS_OK): scripts/deps.sh
+	@sh scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $(DEPS_OK)
+
+$(GEN)/graph.pb-c.c $(GEN)/graph.pb-c.h: proto/graph.proto | $(DEPS_OK)
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=proto --c_out=$(GEN) proto/graph.proto
+
+$(GEN)/parser.c $(GEN)/parser.h: graphc/parser.y | $(DEPS_OK)
+	@mkdir -p $(GEN)
+	bison -Wall -Werror --defines=$(GEN)/parser.h -o $(GEN)/parser.c graphc/parser.y
+
+$(GEN)/lexer.c $(GEN)/lexer.h: graphc/lexer.l $(GEN)/parser.h | $(DEPS_OK)
+	@mkdir -p $(GEN)
+	flex --header-file=$(GEN)/lexer.h -o $(GEN)/lexer.c graphc/lexer.l
+
+# Generated code is not ours to warn about.
+$(GEN)/%.o: $(GEN)/%.c
+	$(CC) $(CPPFLAGS_ALL) -std=c11 $(OPT) -g -fopenmp -MMD -MP -w $(filter -fsanitize%,$(CFLAGS_ALL)) -c $< -o $@
+
+$(BUILD)/%.o: %.c | $(DEPS_OK) $(GEN)/graph.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+
+# The compiler's sources include the generated parser and lexer headers.
+$(GC_SRC:%.c=$(BUILD)/%.o) $(BUILD)/graphc/main.o: | $(GEN)/parser.h $(GEN)/lexer.h
+
+$(LIB_OPS): $(OPS_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(LIB_RT): $(RT_OBJ)
+	@rm -f $@; ar rcs $@ $^
+$(LIB_GC): $(GC_OBJ)
+	@rm -f $@; ar rcs $@ $^
+
+LIBS := $(LIB_GC) $(LIB_RT) $(LIB_OPS)
+$(GRAPHC): $(BUILD)/graphc/main.o $(LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+$(GRAPHRUN): $(BUILD)/runtime/graphrun.o $(LIB_RT) $(LIB_OPS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+# Test binaries link only the layers they test: tests/test_ops_* the op
+# library, tests/test_rt_* the runtime, everything else all of it.
+$(BUILD)/tests/test_ops_%: $(BUILD)/tests/test_ops_%.o $(LIB_OPS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+$(BUILD)/tests/test_rt_%: $(BUILD)/tests/test_rt_%.o $(LIB_RT) $(LIB_OPS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+
+# The unit suite in this build directory; tests/run.sh prints the summary.
+unit: all $(TESTS)
+	@sh tests/run.sh $(BUILD) $(TESTS)
+
+# `make test`: the suite, then the same suite under AddressSanitizer + UBSan.
+test: unit
+	@$(MAKE) --no-print-directory asan
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT=-O1 unit
+
+demo: all
+	@sh scripts/demo.sh $(BUILD)
+
+install: all
+	install -d $(PREFIX)/bin $(PREFIX)/include $(PREFIX)/lib
+	install -m 755 $(GRAPHC) $(GRAPHRUN) $(PREFIX)/bin/
+	install -m 644 runtime/graphrt.h $(PREFIX)/include/
+	install -m 644 $(LIB_RT) $(LIB_OPS) $(PREFIX)/lib/
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,122 @@
+/* runtime/graphrt.h -- the public API of the graphc runtime.
+ * Load a graph binary (.gb) made by graphc, create a session on a device,
+ * then run it again and again with named feeds and fetches, as a TF1 session.
+ * Every function returns a status; messages go to the caller's buffer (load,
+ * create) or stay in the session (rt_session_last_error). Nothing here aborts. */
+#ifndef GRAPHRT_H
+#define GRAPHRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum rt_status {
+    RT_OK = 0,
+    RT_ERR_IO = 1,          /* cannot read or write a file */
+    RT_ERR_FORMAT = 2,      /* not a valid graph binary / .npy file */
+    RT_ERR_ARG = 3,         /* bad argument: unknown name, wrong dtype or shape */
+    RT_ERR_NOMEM = 4,
+    RT_ERR_UNSUPPORTED = 5, /* device or feature not available */
+    RT_ERR_KERNEL = 6,      /* a kernel failed at run time (e.g. index out of range) */
+} rt_status;
+
+/* Same numbers as the DType of proto/graph.proto. */
+typedef enum rt_dtype {
+    RT_F32 = 1, RT_F64 = 2, RT_I32 = 3, RT_I64 = 4, RT_BOOL = 5, RT_U8 = 6, RT_I8 = 7,
+} rt_dtype;
+
+#define RT_MAX_RANK 8
+
+/* A dense row-major tensor. The caller owns data for feeds; for fetches the
+ * session owns it and it stays valid until the next run or rt_session_free. */
+typedef struct rt_tensor {
+    rt_dtype dtype;
+    int rank;
+    int64_t dims[RT_MAX_RANK];
+    void *data;
+} rt_tensor;
+
+/* Static description of an input, output or param. dims[i] is -1 where the
+ * dimension is symbolic; sym_names[i] then names it ("N"), else NULL. */
+typedef struct rt_value_info {
+    const char *name;
+    rt_dtype dtype;
+    int rank;
+    int64_t dims[RT_MAX_RANK];
+    const char *sym_names[RT_MAX_RANK];
+    int64_t sym_coef[RT_MAX_RANK]; /* dims[i] = sym_coef[i] * value of sym_names[i] */
+} rt_value_info;
+
+typedef struct rt_model rt_model;
+typedef struct rt_session rt_session;
+
+/* Loads and fully validates a graph binary. On success *out is a model the
+ * caller frees with rt_model_free. On error *out is NULL and err (if given)
+ * holds a message that says what is wrong. */
+rt_status rt_model_load_file(const char *path, rt_model **out, char *err, size_t err_len);
+rt_status rt_model_load_buffer(const void *buf, size_t len, rt_model **out, char *err, size_t err_len);
+void rt_model_free(rt_model *m);
+
+const char *rt_model_name(const rt_model *m);
+const char *rt_model_producer(const rt_model *m);
+int rt_model_n_inputs(const rt_model *m);
+int rt_model_n_outputs(const rt_model *m);
+int rt_model_n_params(const rt_model *m);
+int rt_model_n_nodes(const rt_model *m);
+/* i in [0, n): fills info; returns RT_ERR_ARG when i is out of range. */
+rt_status rt_model_input(const rt_model *m, int i, rt_value_info *info);
+rt_status rt_model_output(const rt_model *m, int i, rt_value_info *info);
+rt_status rt_model_param(const rt_model *m, int i, rt_value_info *info);
+/* The data of param i as stored in the binary (a tensor view into the model). */
+rt_status rt_model_param_data(const rt_model *m, int i, rt_tensor *out);
+/* Op name of node i, for summaries ("matmul"). NULL when out of range. */
+const char *rt_model_node_op(const rt_model *m, int i);
+/* Floating-point operations of one run when the symbols take sym_value
+ * (the same value for every symbol, e.g. the batch size); -1 if unknown. */
+int64_t rt_model_flops(const rt_model *m, int64_t sym_value);
+
+typedef enum rt_device { RT_DEVICE_CPU = 0, RT_DEVICE_CUDA = 1 } rt_device;
+
+typedef struct rt_session_options {
+    rt_device device;  /* RT_DEVICE_CPU; CUDA: RT_ERR_UNSUPPORTED for now */
+    int n_threads;     /* 0: all cores */
+} rt_session_options;
+
+/* Default options: CPU, all cores. */
+rt_session_options rt_session_options_default(void);
+
+/* Creates a session: copies the params in, allocates its buffers. The model
+ * must outlive the session. */
+rt_status rt_session_create(const rt_model *m, const rt_session_options *opts,
+                            rt_session **out, char *err, size_t err_len);
+void rt_session_free(rt_session *s);
+
+/* Runs the part of the graph that the fetches need. Feeds are matched by
+ * input name; only the inputs that part needs are required (extra feeds of
+ * known inputs are ignored, unknown names are an error). fetches[i] is
+ * filled with a view of the session's memory, valid until the next run.
+ * The first run at a new value of a symbolic dimension (re)plans buffers;
+ * later runs at the same sizes allocate nothing. */
+rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_names,
+                         const rt_tensor *feeds, int n_fetches,
+                         const char *const *fetch_names, rt_tensor *fetches);
+/* The message of the last failed call on this session ("" if none). */
+const char *rt_session_last_error(const rt_session *s);
+
+/* ---- .npy files (NumPy format 1.0/2.0/3.0; see shared/notes/formats.md) ---- */
+/* Reads a .npy file; data is malloc'ed and owned by the caller (free()). */
+rt_status rt_npy_load(const char *path, rt_tensor *out, char *err, size_t err_len);
+/* Writes t as a .npy version 1.0 file, atomically (temp file, fsync, rename). */
+rt_status rt_npy_save(const char *path, const rt_tensor *t, char *err, size_t err_len);
+
+const char *rt_dtype_name(rt_dtype t);   /* "f32" */
+size_t rt_dtype_size(rt_dtype t);        /* 0 if invalid */
+const char *rt_status_name(rt_status s); /* "RT_ERR_FORMAT" */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
