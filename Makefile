@@ -27,12 +27,12 @@ GEN      := $(BUILD)/gen
 OPS_SRC  := $(wildcard ops/*.c)
 RT_SRC   := $(filter-out runtime/graphrun.c,$(wildcard runtime/*.c))
 GC_SRC   := $(filter-out graphc/main.c,$(wildcard graphc/*.c))
-GEN_SRC  := $(GEN)/graph.pb-c.c $(GEN)/parser.c $(GEN)/lexer.c
+GEN_SRC  := $(GEN)/graph.pb-c.c $(GEN)/parser.c $(GEN)/lexer.c $(GEN)/stdlib.c
 TEST_SRC := $(wildcard tests/test_*.c)
 
 OPS_OBJ  := $(OPS_SRC:%.c=$(BUILD)/%.o)
 RT_OBJ   := $(RT_SRC:%.c=$(BUILD)/%.o) $(GEN)/graph.pb-c.o
-GC_OBJ   := $(GC_SRC:%.c=$(BUILD)/%.o) $(GEN)/parser.o $(GEN)/lexer.o
+GC_OBJ   := $(GC_SRC:%.c=$(BUILD)/%.o) $(GEN)/parser.o $(GEN)/lexer.o $(GEN)/stdlib.o
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 LIB_OPS  := $(BUILD)/libgcops.a
@@ -61,6 +61,11 @@ $(GEN)/parser.c $(GEN)/parser.h: graphc/parser.y | $(DEPS_OK)
 $(GEN)/lexer.c $(GEN)/lexer.h: graphc/lexer.l $(GEN)/parser.h | $(DEPS_OK)
 	@mkdir -p $(GEN)
 	flex --header-file=$(GEN)/lexer.h -o $(GEN)/lexer.c graphc/lexer.l
+
+# The standard modules (graphc/std/nn.g) become a C string in graphc.
+$(GEN)/stdlib.c: graphc/std/nn.g scripts/embed.sh
+	@mkdir -p $(GEN)
+	sh scripts/embed.sh gc_stdlib_nn graphc/std/nn.g > $@
 
 # Generated code is not ours to warn about.
 $(GEN)/%.o: $(GEN)/%.c

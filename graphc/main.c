@@ -1,0 +1,319 @@
+/* graphc/main.c -- the `graphc` command: compile a model file to a graph
+ * binary (or to IR text, Graphviz, the AST), and inspect a graph binary
+ * (summary, FLOPs, --dump-params). Inspection goes through the runtime's
+ * public API, so it sees exactly what the runtime will load. */
+#include "ast.h"
+#include "graphrt.h"
+#include "ir.h"
+#include "sema.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *o)
+{
+    fputs("usage:\n"
+          "  graphc compile MODEL.g [-o OUT.gb] [--graph NAME] [--emit gb|ir|dot|ast]\n"
+          "      compile a model file; without -o the binary is written to ./<graph>.gb\n"
+          "      (--emit ir|dot|ast print to stdout, or to -o FILE)\n"
+          "  graphc inspect GRAPH.gb [--dump-params DIR] [--batch N]\n"
+          "      summary of a graph binary: inputs, outputs, params, ops, sizes, FLOPs;\n"
+          "      --dump-params writes DIR/<param name>.npy for every param\n"
+          "  graphc --help | --version\n",
+          o);
+}
+
+static int cmd_compile(int argc, char **argv)
+{
+    const char *in = NULL, *out = NULL, *emit = "gb", *graph = NULL;
+    int no_prelude = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if ((strcmp(a, "-o") == 0 || strcmp(a, "--emit") == 0 || strcmp(a, "--graph") == 0) && i + 1 >= argc) {
+            fprintf(stderr, "graphc: %s needs a value\n", a);
+            return 2;
+        }
+        if (strcmp(a, "-o") == 0)
+            out = argv[++i];
+        else if (strcmp(a, "--emit") == 0)
+            emit = argv[++i];
+        else if (strcmp(a, "--graph") == 0)
+            graph = argv[++i];
+        else if (strcmp(a, "--no-prelude") == 0)
+            no_prelude = 1;
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "graphc: unknown option '%s' (see graphc --help)\n", a);
+            return 2;
+        } else if (in) {
+            fprintf(stderr, "graphc: more than one model file given ('%s' and '%s')\n", in, a);
+            return 2;
+        } else
+            in = a;
+    }
+    if (!in) {
+        fprintf(stderr, "graphc: compile needs a model file (see graphc --help)\n");
+        return 2;
+    }
+    if (strcmp(emit, "gb") && strcmp(emit, "ir") && strcmp(emit, "dot") && strcmp(emit, "ast")) {
+        fprintf(stderr, "graphc: --emit takes gb, ir, dot or ast, not '%s'\n", emit);
+        return 2;
+    }
+    gc_arena *arena = gc_arena_new();
+    if (!arena) {
+        fprintf(stderr, "graphc: out of memory\n");
+        return 1;
+    }
+    gc_diag d;
+    gc_diag_init(&d, arena, stderr);
+    int rc = 1;
+    int f = gc_source_load(&d, in, GC_NOLOC);
+    if (f < 0)
+        goto done;
+    if (strcmp(emit, "ast") == 0) {
+        ast_file *af = gc_parse(&d, f);
+        if (af && d.n_errors == 0) {
+            FILE *o = out ? fopen(out, "w") : stdout;
+            if (!o) {
+                fprintf(stderr, "graphc: cannot write '%s': %s\n", out, strerror(errno));
+                goto done;
+            }
+            ast_file_print(o, af);
+            if (out)
+                fclose(o);
+            rc = 0;
+        }
+        goto done;
+    }
+    gc_sema_opts so = { .graph_name = graph, .no_prelude = no_prelude };
+    gc_graph *g = gc_sema(&d, arena, f, &so);
+    if (!g)
+        goto done;
+    if (strcmp(emit, "gb") == 0) {
+        const char *path = out ? out : gc_sprintf(arena, "%s.gb", g->name);
+        if (gc_emit_file(g, &d, path, &d) == 0) {
+            rc = 0;
+            if (!out)
+                fprintf(stderr, "graphc: wrote %s\n", path);
+        }
+        goto done;
+    }
+    FILE *o = out ? fopen(out, "w") : stdout;
+    if (!o) {
+        fprintf(stderr, "graphc: cannot write '%s': %s\n", out, strerror(errno));
+        goto done;
+    }
+    if (strcmp(emit, "ir") == 0)
+        gc_ir_print(o, g, &d);
+    else
+        gc_ir_dot(o, g);
+    if (out && fclose(o) != 0)
+        fprintf(stderr, "graphc: error writing '%s'\n", out);
+    else
+        rc = 0;
+done:
+    if (d.n_errors > 0)
+        fprintf(stderr, "graphc: %d error%s\n", d.n_errors, d.n_errors == 1 ? "" : "s");
+    gc_arena_free(arena);
+    return rc;
+}
+
+static void print_info(const rt_value_info *vi, int width)
+{
+    printf("  %-*s %s[", width, vi->name, rt_dtype_name(vi->dtype));
+    for (int i = 0; i < vi->rank; i++) {
+        if (i)
+            printf(", ");
+        if (vi->sym_names[i]) {
+            if (vi->sym_coef[i] != 1)
+                printf("%lld*", (long long)vi->sym_coef[i]);
+            printf("%s", vi->sym_names[i]);
+        } else {
+            printf("%lld", (long long)vi->dims[i]);
+        }
+    }
+    printf("]");
+}
+
+static void human(double v, const char *unit, char *buf, size_t len)
+{
+    const char *pre[] = { "", " K", " M", " G", " T" };
+    int k = 0;
+    while (v >= 1000 && k < 4) {
+        v /= 1000;
+        k++;
+    }
+    snprintf(buf, len, k ? "%.1f%s%s" : "%.0f%s%s", v, pre[k], unit);
+}
+
+static int mkdir_p(const char *dir)
+{
+    char tmp[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, dir, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(tmp, 0777) && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0777) && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+    const char *in = NULL, *dump = NULL;
+    long long batch = 1;
+    for (int i = 0; i < argc; i++) {
+        if ((strcmp(argv[i], "--dump-params") == 0 || strcmp(argv[i], "--batch") == 0) && i + 1 >= argc) {
+            fprintf(stderr, "graphc: %s needs a value\n", argv[i]);
+            return 2;
+        }
+        if (strcmp(argv[i], "--dump-params") == 0)
+            dump = argv[++i];
+        else if (strcmp(argv[i], "--batch") == 0) {
+            char *end;
+            batch = strtoll(argv[++i], &end, 10);
+            if (*end || batch < 1) {
+                fprintf(stderr, "graphc: --batch needs a positive integer\n");
+                return 2;
+            }
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "graphc: unknown option '%s' (see graphc --help)\n", argv[i]);
+            return 2;
+        } else if (in) {
+            fprintf(stderr, "graphc: more than one file given\n");
+            return 2;
+        } else
+            in = argv[i];
+    }
+    if (!in) {
+        fprintf(stderr, "graphc: inspect needs a graph binary (see graphc --help)\n");
+        return 2;
+    }
+    char err[1024];
+    rt_model *m = NULL;
+    if (rt_model_load_file(in, &m, err, sizeof err) != RT_OK) {
+        fprintf(stderr, "graphc: %s\n", err);
+        return 1;
+    }
+    struct stat st;
+    char sz[64];
+    human(stat(in, &st) == 0 ? (double)st.st_size : 0, "B", sz, sizeof sz);
+    printf("graph %s (%s), %s\n", rt_model_name(m), rt_model_producer(m), sz);
+    int width = 4;
+    rt_value_info vi;
+    for (int i = 0; i < rt_model_n_inputs(m); i++)
+        if (rt_model_input(m, i, &vi) == RT_OK && (int)strlen(vi.name) > width)
+            width = (int)strlen(vi.name);
+    for (int i = 0; i < rt_model_n_outputs(m); i++)
+        if (rt_model_output(m, i, &vi) == RT_OK && (int)strlen(vi.name) > width)
+            width = (int)strlen(vi.name);
+    for (int i = 0; i < rt_model_n_params(m); i++)
+        if (rt_model_param(m, i, &vi) == RT_OK && (int)strlen(vi.name) > width)
+            width = (int)strlen(vi.name);
+    printf("inputs:\n");
+    for (int i = 0; i < rt_model_n_inputs(m); i++)
+        if (rt_model_input(m, i, &vi) == RT_OK) {
+            print_info(&vi, width);
+            printf("\n");
+        }
+    printf("outputs:\n");
+    for (int i = 0; i < rt_model_n_outputs(m); i++)
+        if (rt_model_output(m, i, &vi) == RT_OK) {
+            print_info(&vi, width);
+            printf("\n");
+        }
+    long long n_values = 0;
+    double bytes = 0;
+    for (int i = 0; i < rt_model_n_params(m); i++) {
+        rt_tensor t;
+        if (rt_model_param_data(m, i, &t) != RT_OK)
+            continue;
+        long long n = 1;
+        for (int k = 0; k < t.rank; k++)
+            n *= t.dims[k];
+        n_values += n;
+        bytes += (double)n * (double)rt_dtype_size(t.dtype);
+    }
+    human(bytes, "B", sz, sizeof sz);
+    printf("params: %d (%lld values, %s)\n", rt_model_n_params(m), n_values, sz);
+    for (int i = 0; i < rt_model_n_params(m); i++)
+        if (rt_model_param(m, i, &vi) == RT_OK) {
+            print_info(&vi, width);
+            printf("\n");
+        }
+    /* op histogram in order of first appearance */
+    int n_nodes = rt_model_n_nodes(m);
+    printf("ops: %d nodes:", n_nodes);
+    const char *seen[128];
+    int counts[128], n_seen = 0;
+    for (int i = 0; i < n_nodes; i++) {
+        const char *op = rt_model_node_op(m, i);
+        int j = 0;
+        while (j < n_seen && strcmp(seen[j], op) != 0)
+            j++;
+        if (j == n_seen && n_seen < 128) {
+            seen[n_seen] = op;
+            counts[n_seen++] = 0;
+        }
+        if (j < 128)
+            counts[j]++;
+    }
+    for (int j = 0; j < n_seen; j++)
+        printf("%s %s x%d", j ? "," : "", seen[j], counts[j]);
+    printf("\n");
+    int64_t fl = rt_model_flops(m, batch);
+    if (fl >= 0) {
+        human((double)fl, "FLOP", sz, sizeof sz);
+        printf("FLOPs: %s per run with every symbolic dimension = %lld\n", sz, batch);
+    }
+    int rc = 0;
+    if (dump) {
+        if (mkdir_p(dump)) {
+            fprintf(stderr, "graphc: cannot create '%s': %s\n", dump, strerror(errno));
+            rc = 1;
+        }
+        for (int i = 0; !rc && i < rt_model_n_params(m); i++) {
+            rt_tensor t;
+            if (rt_model_param(m, i, &vi) != RT_OK || rt_model_param_data(m, i, &t) != RT_OK)
+                continue;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s.npy", dump, vi.name);
+            if (rt_npy_save(path, &t, err, sizeof err) != RT_OK) {
+                fprintf(stderr, "graphc: %s\n", err);
+                rc = 1;
+            }
+        }
+        if (!rc)
+            printf("wrote %d params to %s/\n", rt_model_n_params(m), dump);
+    }
+    rt_model_free(m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("graphc 0.1\n");
+        return 0;
+    }
+    if (strcmp(argv[1], "compile") == 0)
+        return cmd_compile(argc - 2, argv + 2);
+    if (strcmp(argv[1], "inspect") == 0)
+        return cmd_inspect(argc - 2, argv + 2);
+    fprintf(stderr, "graphc: unknown command '%s' (see graphc --help)\n", argv[1]);
+    return 2;
+}
