@@ -20,6 +20,10 @@ OP_INFER(op_infer_unary);       /* numeric, same type out */
 OP_INFER(op_infer_unary_float); /* f32/f64 only, same type out */
 OP_INFER(op_infer_cast);
 OP_INFER(op_infer_where);
+OP_INFER(op_infer_leaky_relu);  /* unary_float + attribute checks */
+OP_INFER(op_infer_gelu);
+OP_INFER(op_infer_clip);        /* unary + attribute checks */
+OP_INFER(op_infer_dropout);
 OP_KERNEL(op_cpu_add); OP_KERNEL(op_cpu_sub); OP_KERNEL(op_cpu_mul);
 OP_KERNEL(op_cpu_div); OP_KERNEL(op_cpu_pow); OP_KERNEL(op_cpu_minimum);
 OP_KERNEL(op_cpu_maximum); OP_KERNEL(op_cpu_equal); OP_KERNEL(op_cpu_not_equal);
@@ -45,6 +49,7 @@ OP_KERNEL(op_cpu_slice); OP_KERNEL(op_cpu_gather); OP_KERNEL(op_cpu_pad);
 
 /* ops/reduce.c */
 OP_INFER(op_infer_reduce); OP_INFER(op_infer_argmax);
+OP_INFER(op_infer_reduce_float); /* mean: float dtypes only */
 OP_KERNEL(op_cpu_sum); OP_KERNEL(op_cpu_mean); OP_KERNEL(op_cpu_max);
 OP_KERNEL(op_cpu_min); OP_KERNEL(op_cpu_argmax);
 
