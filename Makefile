@@ -30,9 +30,10 @@ GC_SRC   := $(filter-out graphc/main.c,$(wildcard graphc/*.c))
 GEN_SRC  := $(GEN)/graph.pb-c.c $(GEN)/parser.c $(GEN)/lexer.c $(GEN)/stdlib.c
 TEST_SRC := $(wildcard tests/test_*.c)
 
-OPS_OBJ  := $(OPS_SRC:%.c=$(BUILD)/%.o)
-RT_OBJ   := $(RT_SRC:%.c=$(BUILD)/%.o) $(GEN)/graph.pb-c.o
-GC_OBJ   := $(GC_SRC:%.c=$(BUILD)/%.o) $(GEN)/parser.o $(GEN)/lexer.o $(GEN)/stdlib.o
+OBJ      := $(BUILD)/obj
+OPS_OBJ  := $(OPS_SRC:%.c=$(OBJ)/%.o)
+RT_OBJ   := $(RT_SRC:%.c=$(OBJ)/%.o) $(GEN)/graph.pb-c.o
+GC_OBJ   := $(GC_SRC:%.c=$(OBJ)/%.o) $(GEN)/parser.o $(GEN)/lexer.o $(GEN)/stdlib.o
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 LIB_OPS  := $(BUILD)/libgcops.a
@@ -71,12 +72,12 @@ $(GEN)/stdlib.c: graphc/std/nn.g scripts/embed.sh
 $(GEN)/%.o: $(GEN)/%.c
 	$(CC) $(CPPFLAGS_ALL) -std=c11 $(OPT) -g -fopenmp -MMD -MP -w $(filter -fsanitize%,$(CFLAGS_ALL)) -c $< -o $@
 
-$(BUILD)/%.o: %.c | $(DEPS_OK) $(GEN)/graph.pb-c.h
+$(OBJ)/%.o: %.c | $(DEPS_OK) $(GEN)/graph.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
 
 # The compiler's sources include the generated parser and lexer headers.
-$(GC_SRC:%.c=$(BUILD)/%.o) $(BUILD)/graphc/main.o: | $(GEN)/parser.h $(GEN)/lexer.h
+$(GC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/graphc/main.o: | $(GEN)/parser.h $(GEN)/lexer.h
 
 $(LIB_OPS): $(OPS_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -86,18 +87,20 @@ $(LIB_GC): $(GC_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
 LIBS := $(LIB_GC) $(LIB_RT) $(LIB_OPS)
-$(GRAPHC): $(BUILD)/graphc/main.o $(LIBS)
+$(GRAPHC): $(OBJ)/graphc/main.o $(LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
-$(GRAPHRUN): $(BUILD)/runtime/graphrun.o $(LIB_RT) $(LIB_OPS)
+$(GRAPHRUN): $(OBJ)/runtime/graphrun.o $(LIB_RT) $(LIB_OPS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # Test binaries link only the layers they test: tests/test_ops_* the op
 # library, tests/test_rt_* the runtime, everything else all of it.
-$(BUILD)/tests/test_ops_%: $(BUILD)/tests/test_ops_%.o $(LIB_OPS)
+$(BUILD)/tests/test_ops_%: $(OBJ)/tests/test_ops_%.o $(LIB_OPS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
-$(BUILD)/tests/test_rt_%: $(BUILD)/tests/test_rt_%.o $(LIB_RT) $(LIB_OPS)
+$(BUILD)/tests/test_rt_%: $(OBJ)/tests/test_rt_%.o $(LIB_RT) $(LIB_OPS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBS)
+# test_rt_session counts the allocations of a run: it wraps the allocators.
+$(BUILD)/tests/test_rt_session: LDFLAGS_ALL += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc
+$(BUILD)/tests/%: $(OBJ)/tests/%.o $(LIBS)
 	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
 # The unit suite in this build directory; tests/run.sh prints the summary.

@@ -74,6 +74,10 @@ rt_status rt_model_param(const rt_model *m, int i, rt_value_info *info);
 rt_status rt_model_param_data(const rt_model *m, int i, rt_tensor *out);
 /* Op name of node i, for summaries ("matmul"). NULL when out of range. */
 const char *rt_model_node_op(const rt_model *m, int i);
+/* Which inputs the value `name` (a graph output or any node value) depends
+ * on: needs[i] (for i < rt_model_n_inputs(m)) becomes 1 when input i is
+ * needed, else 0. RT_ERR_ARG when no value has that name. */
+rt_status rt_model_fetch_inputs(const rt_model *m, const char *name, int *needs);
 /* Floating-point operations of one run when the symbols take sym_value
  * (the same value for every symbol, e.g. the batch size); -1 if unknown. */
 int64_t rt_model_flops(const rt_model *m, int64_t sym_value);
@@ -97,14 +101,24 @@ void rt_session_free(rt_session *s);
 /* Runs the part of the graph that the fetches need. Feeds are matched by
  * input name; only the inputs that part needs are required (extra feeds of
  * known inputs are ignored, unknown names are an error). fetches[i] is
- * filled with a view of the session's memory, valid until the next run.
+ * filled with a view of the session's memory, valid until the next run
+ * (a fetched input that is a graph output is a view of its feed).
  * The first run at a new value of a symbolic dimension (re)plans buffers;
- * later runs at the same sizes allocate nothing. */
+ * later runs at the same sizes allocate nothing.
+ * Fetch names are graph outputs or any node value: fetching an intermediate
+ * value keeps its buffer alive to the end of the run (more arena memory).
+ * Extra feeds are checked against their input's dtype and static dims but
+ * bind no symbols. Feeds are read in place (never copied, never written).
+ * A session is not thread-safe: one run at a time. On error the message is
+ * in rt_session_last_error. */
 rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_names,
                          const rt_tensor *feeds, int n_fetches,
                          const char *const *fetch_names, rt_tensor *fetches);
 /* The message of the last failed call on this session ("" if none). */
 const char *rt_session_last_error(const rt_session *s);
+/* Bytes held by the session now: weights, activation arena, workspace
+ * (any pointer may be NULL). The arena and workspace only grow. */
+void rt_session_memory(const rt_session *s, size_t *weights, size_t *arena, size_t *workspace);
 
 /* ---- .npy files (NumPy format 1.0/2.0/3.0; see shared/notes/formats.md) ---- */
 /* Reads a .npy file; data is malloc'ed and owned by the caller (free()). */
