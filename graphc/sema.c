@@ -357,7 +357,11 @@ static sv emit_op(sema *s, op_kind k, const int *ins, int n_in, const op_attr *a
     op_set_sym_names(s->g->symbols, s->g->n_symbols);
     memset(out_types, 0, sizeof out_types);
     if (d->infer(attrs, in_types, n_in, out_types, n_out, err, sizeof err)) {
-        gc_error(s->d, loc, "%s: %s", d->name, err);
+        size_t nl = strlen(d->name);
+        if (strncmp(err, d->name, nl) == 0 && err[nl] == ':')
+            gc_error(s->d, loc, "%s", err);
+        else
+            gc_error(s->d, loc, "%s: %s", d->name, err);
         return sv_err();
     }
     int nid = gc_graph_add_node(s->g, k, NULL, n_in, ins, attrs, n_out, out_types, loc);
@@ -1301,8 +1305,10 @@ static int exec_stmt(sema *s, scope *sc, const ast_stmt *st, sv *ret, int *retur
             return -1;
         }
         op_type t;
-        if (eval_type(s, sc, st->type, 1, &t))
+        if (eval_type(s, sc, st->type, 1, &t)) {
+            scope_bind(s, sc, st->name, sv_err()); /* no follow-up "unknown name" */
             return -1;
+        }
         if (gc_graph_find(s->g, st->name) >= 0) {
             gc_error(s->d, st->loc, "'%s' is already defined", st->name);
             return -1;
@@ -1535,10 +1541,14 @@ static sv instantiate(sema *s, const ast_item *mod, args *a, gc_loc loc)
         scope_bind(s, in->sc, mod->params[j], dv);
     }
     s->depth++;
+    int errs = s->d->n_errors;
     int rc = exec_body(s, in->sc, mod->body, mod->n_body, NULL, NULL);
     s->depth--;
-    if (rc)
+    if (rc) {
+        if (s->d->n_errors > errs && mod->loc.file != loc.file)
+            gc_note(s->d, loc, "in module %s, instantiated here", mod->name);
         return sv_err();
+    }
     if (!in->forward) {
         gc_error(s->d, mod->loc, "module %s has no forward(...) { ... }", mod->name);
         return sv_err();
@@ -1584,10 +1594,14 @@ static sv call_forward(sema *s, inst *in, args *a, gc_loc loc)
     sv ret = { .k = SV_NONE };
     int returned = 0;
     s->depth++;
+    int errs = s->d->n_errors;
     int rc = exec_body(s, fs, fw->body, fw->n_body, &ret, &returned);
     s->depth--;
-    if (rc)
+    if (rc) {
+        if (s->d->n_errors > errs && fw->loc.file != loc.file)
+            gc_note(s->d, loc, "in %s.forward ('%s'), called from here", in->type_name, in->path);
         return sv_err();
+    }
     if (!returned) {
         gc_error(s->d, fw->loc, "forward of %s does not return a value", in->type_name);
         return sv_err();

@@ -1,0 +1,4 @@
+graph g {
+  input x: f32[N, 4]
+  y = relu(x)
+}

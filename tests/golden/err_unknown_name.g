@@ -1,0 +1,5 @@
+graph g {
+  input x: f32[N, 4]
+  y = relu(z) + x
+  output y
+}
