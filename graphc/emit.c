@@ -61,7 +61,7 @@ int gc_emit_buffer(const gc_graph *g, const gc_diag *dsrc, void **buf, size_t *l
     for (int i = 0; i < g->n_values; i++) {
         const gc_value *v = g->values[i];
         remap[i] = -1;
-        if (v->kind == GV_NODE && g->nodes[v->producer]->dead)
+        if ((v->kind == GV_NODE && g->nodes[v->producer]->dead) || v->dead)
             continue;
         Graphc__Value *pv = gc_alloc(a, sizeof *pv);
         if (!pv)

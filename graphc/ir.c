@@ -174,7 +174,7 @@ void gc_ir_print(FILE *out, const gc_graph *g, const gc_diag *d)
     fprintf(out, "graph %s {\n", g->name);
     for (int i = 0; i < g->n_values; i++) {
         const gc_value *v = g->values[i];
-        if (v->kind == GV_NODE)
+        if (v->kind == GV_NODE || v->dead)
             continue;
         op_type_str(&v->type, g->symbols, ty, sizeof ty);
         const char *k = v->kind == GV_INPUT ? "input" : v->kind == GV_PARAM ? "param" : "const";
@@ -228,7 +228,7 @@ void gc_ir_dot(FILE *out, const gc_graph *g)
     fprintf(out, "\" {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n");
     for (int i = 0; i < g->n_values; i++) {
         const gc_value *v = g->values[i];
-        if (v->kind == GV_NODE)
+        if (v->kind == GV_NODE || v->dead)
             continue;
         op_type_str(&v->type, g->symbols, ty, sizeof ty);
         const char *shape = v->kind == GV_INPUT ? "ellipse" : v->kind == GV_PARAM ? "box" : "note";
@@ -262,4 +262,75 @@ void gc_ir_dot(FILE *out, const gc_graph *g)
             fprintf(out, "  v%d -> out%d;\n", v->id, i);
     }
     fputs("}\n", out);
+}
+
+int gc_graph_replace_uses(gc_graph *g, int from, int to)
+{
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        gc_node *nd = g->nodes[i];
+        if (nd->dead)
+            continue;
+        for (int j = 0; j < nd->n_inputs; j++)
+            if (nd->inputs[j] == from) {
+                nd->inputs[j] = to;
+                n++;
+            }
+    }
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == from) {
+            g->outputs[i] = to;
+            n++;
+        }
+    return n;
+}
+
+int gc_graph_toposort(gc_graph *g)
+{
+    int nn = g->n_nodes;
+    gc_node **order = gc_alloc(g->arena, sizeof(gc_node *) * (size_t)(nn + 1));
+    char *ready = gc_alloc(g->arena, (size_t)g->n_values + 1);
+    char *placed = gc_alloc(g->arena, (size_t)nn + 1);
+    if (!order || !ready || !placed)
+        return -1;
+    for (int v = 0; v < g->n_values; v++)
+        ready[v] = g->values[v]->kind != GV_NODE;
+    int n_out = 0, progress = 1;
+    /* repeated stable sweeps: linear when the order is already valid */
+    while (progress) {
+        progress = 0;
+        for (int i = 0; i < nn; i++) {
+            gc_node *n = g->nodes[i];
+            if (placed[i])
+                continue;
+            if (n->dead) {
+                placed[i] = 1;
+                continue;
+            }
+            int ok = 1;
+            for (int j = 0; j < n->n_inputs && ok; j++)
+                ok = ready[n->inputs[j]];
+            if (!ok)
+                continue;
+            placed[i] = 1;
+            order[n_out++] = n;
+            for (int j = 0; j < n->n_outputs; j++)
+                ready[n->outputs[j]] = 1;
+            progress = 1;
+        }
+    }
+    for (int i = 0; i < nn; i++)
+        if (!placed[i])
+            return -1;
+    /* dead nodes go after the live ones */
+    for (int i = 0; i < nn; i++)
+        if (g->nodes[i]->dead)
+            order[n_out++] = g->nodes[i];
+    for (int i = 0; i < nn; i++) {
+        g->nodes[i] = order[i];
+        order[i]->id = i;
+        for (int j = 0; j < order[i]->n_outputs; j++)
+            g->values[order[i]->outputs[j]]->producer = i;
+    }
+    return 0;
 }

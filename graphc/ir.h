@@ -26,6 +26,7 @@ typedef struct gc_value {
     int producer;         /* GV_NODE: node id; else -1 */
     int out_index;
     int trainable;        /* PARAM not marked frozen */
+    int dead;             /* PARAM/CONST removed by a pass (not emitted) */
     gc_loc loc;
 } gc_value;
 
@@ -77,6 +78,15 @@ int gc_graph_add_output(gc_graph *g, int v);
 /* Number of uses of each value by live nodes and graph outputs (array of
  * n_values ints in the arena). */
 int *gc_graph_use_counts(gc_graph *g);
+
+/* Makes every live use of value `from` (node inputs, graph outputs) use
+ * `to` instead; returns the number of uses changed. */
+int gc_graph_replace_uses(gc_graph *g, int from, int to);
+/* Reorders g->nodes into a valid execution order (stable: keeps the current
+ * order where it is valid), renumbering node ids. Passes may append nodes
+ * anywhere; the pass manager calls this after each pass. Returns 0, or -1
+ * when the live nodes have a cycle. */
+int gc_graph_toposort(gc_graph *g);
 
 /* Text form of the IR (--emit ir), one line per node:
  *   %h: f32[N, 100] = relu(%3)        @two_layer_net.g:8:10 */

@@ -5,6 +5,7 @@
 #include "ast.h"
 #include "graphrt.h"
 #include "ir.h"
+#include "pass.h"
 #include "sema.h"
 
 #include <errno.h>
@@ -17,8 +18,12 @@ static void usage(FILE *o)
 {
     fputs("usage:\n"
           "  graphc compile MODEL.g [-o OUT.gb] [--graph NAME] [--emit gb|ir|dot|ast]\n"
+          "                 [-O0|-O1|-O2] [--disable-pass NAME]... [--report] [--report-json FILE]\n"
           "      compile a model file; without -o the binary is written to ./<graph>.gb\n"
-          "      (--emit ir|dot|ast print to stdout, or to -o FILE)\n"
+          "      (--emit ir|dot|ast print to stdout, or to -o FILE); -O2 is the default;\n"
+          "      --report prints what each pass did (to stderr)\n"
+          "  graphc passes\n"
+          "      list the optimization passes and their levels\n"
           "  graphc inspect GRAPH.gb [--dump-params DIR] [--batch N]\n"
           "      summary of a graph binary: inputs, outputs, params, ops, sizes, FLOPs;\n"
           "      --dump-params writes DIR/<param name>.npy for every param\n"
@@ -28,11 +33,13 @@ static void usage(FILE *o)
 
 static int cmd_compile(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *emit = "gb", *graph = NULL;
-    int no_prelude = 0;
+    const char *in = NULL, *out = NULL, *emit = "gb", *graph = NULL, *report_json = NULL;
+    int no_prelude = 0, level = 2, report = 0, n_disabled = 0;
+    const char *disabled[64];
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if ((strcmp(a, "-o") == 0 || strcmp(a, "--emit") == 0 || strcmp(a, "--graph") == 0) && i + 1 >= argc) {
+        if ((strcmp(a, "-o") == 0 || strcmp(a, "--emit") == 0 || strcmp(a, "--graph") == 0 ||
+             strcmp(a, "--disable-pass") == 0 || strcmp(a, "--report-json") == 0) && i + 1 >= argc) {
             fprintf(stderr, "graphc: %s needs a value\n", a);
             return 2;
         }
@@ -42,7 +49,19 @@ static int cmd_compile(int argc, char **argv)
             emit = argv[++i];
         else if (strcmp(a, "--graph") == 0)
             graph = argv[++i];
-        else if (strcmp(a, "--no-prelude") == 0)
+        else if (strcmp(a, "-O0") == 0 || strcmp(a, "-O1") == 0 || strcmp(a, "-O2") == 0)
+            level = a[2] - '0';
+        else if (strcmp(a, "--report") == 0)
+            report = 1;
+        else if (strcmp(a, "--report-json") == 0)
+            report_json = argv[++i];
+        else if (strcmp(a, "--disable-pass") == 0) {
+            if (n_disabled >= 64) {
+                fprintf(stderr, "graphc: too many --disable-pass\n");
+                return 2;
+            }
+            disabled[n_disabled++] = argv[++i];
+        } else if (strcmp(a, "--no-prelude") == 0)
             no_prelude = 1;
         else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "graphc: unknown option '%s' (see graphc --help)\n", a);
@@ -91,6 +110,21 @@ static int cmd_compile(int argc, char **argv)
     gc_graph *g = gc_sema(&d, arena, f, &so);
     if (!g)
         goto done;
+    gc_opt_opts oo = { .level = level, .n_disabled = n_disabled, .disabled = disabled };
+    gc_report rep;
+    if (gc_optimize(g, &d, &oo, &rep))
+        goto done;
+    if (report)
+        gc_report_print(stderr, &rep);
+    if (report_json) {
+        FILE *jf = fopen(report_json, "w");
+        if (!jf) {
+            fprintf(stderr, "graphc: cannot write '%s': %s\n", report_json, strerror(errno));
+            goto done;
+        }
+        gc_report_json(jf, &rep);
+        fclose(jf);
+    }
     if (strcmp(emit, "gb") == 0) {
         const char *path = out ? out : gc_sprintf(arena, "%s.gb", g->name);
         if (gc_emit_file(g, &d, path, &d) == 0) {
@@ -312,6 +346,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "compile") == 0)
         return cmd_compile(argc - 2, argv + 2);
+    if (strcmp(argv[1], "passes") == 0) {
+        for (int i = 0; i < gc_n_passes; i++)
+            printf("  %-12s -O%d  %s\n", gc_passes[i].name, gc_passes[i].min_level, gc_passes[i].doc);
+        return 0;
+    }
     if (strcmp(argv[1], "inspect") == 0)
         return cmd_inspect(argc - 2, argv + 2);
     fprintf(stderr, "graphc: unknown command '%s' (see graphc --help)\n", argv[1]);
