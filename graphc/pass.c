@@ -7,7 +7,16 @@
 #include <time.h>
 
 const gc_pass gc_passes[] = {
+    { "simplify", 1, gc_pass_simplify, "algebraic identities: x*1, x+0, double transpose, reshape chains, transpose into matmul" },
+    { "fold", 1, gc_pass_fold, "constant folding with the runtime's CPU kernels" },
+    { "cse", 1, gc_pass_cse, "common subexpression elimination" },
     { "dce", 1, gc_pass_dce, "remove nodes no output needs" },
+    { "fold_bn", 2, gc_pass_fold_bn, "fold inference batch norm into the preceding conv or matmul" },
+    { "fuse_gemm", 2, gc_pass_fuse_gemm, "matmul/conv + bias + activation into one kernel" },
+    { "fuse_ew", 2, gc_pass_fuse_ew, "chains and trees of elementwise ops into one tiled kernel" },
+    { "layout", 2, gc_pass_layout, "pre-transpose / pack constant weights where it pays" },
+    { "dce2", 1, gc_pass_dce, "remove what the fusions left unused" },
+    { "memplan", 0, gc_pass_memplan, "static memory plan: liveness, buffer reuse, in-place; offsets in the binary" },
 };
 const int gc_n_passes = (int)(sizeof gc_passes / sizeof gc_passes[0]);
 

@@ -49,7 +49,15 @@ typedef struct gc_pass {
 } gc_pass;
 
 /* Pass entry points, one file each (graphc/pass_<name>.c). */
-int gc_pass_dce(gc_pass_ctx *ctx);
+int gc_pass_simplify(gc_pass_ctx *ctx);  /* pass_simplify.c */
+int gc_pass_fold(gc_pass_ctx *ctx);      /* pass_fold.c */
+int gc_pass_cse(gc_pass_ctx *ctx);       /* pass_cse.c */
+int gc_pass_fold_bn(gc_pass_ctx *ctx);   /* pass_fold_bn.c */
+int gc_pass_fuse_gemm(gc_pass_ctx *ctx); /* pass_fuse_gemm.c */
+int gc_pass_fuse_ew(gc_pass_ctx *ctx);   /* pass_fuse_ew.c */
+int gc_pass_layout(gc_pass_ctx *ctx);    /* pass_layout.c */
+int gc_pass_dce(gc_pass_ctx *ctx);       /* pass_dce.c */
+int gc_pass_memplan(gc_pass_ctx *ctx);   /* pass_memplan.c */
 
 /* The passes in the order they run (pass.c). */
 extern const gc_pass gc_passes[];
