@@ -24,6 +24,8 @@ endif
 LDFLAGS_ALL  += -fopenmp
 
 GEN      := $(BUILD)/gen
+# `make V=1` shows the full commands.
+Q        := $(if $(filter 1,$(V)),,@)
 OPS_SRC  := $(wildcard ops/*.c)
 RT_SRC   := $(filter-out runtime/graphrun.c,$(wildcard runtime/*.c))
 GC_SRC   := $(filter-out graphc/main.c,$(wildcard graphc/*.c))
@@ -51,15 +53,15 @@ deps $(DEPS_OK): scripts/deps.sh
 	@sh scripts/deps.sh
 	@mkdir -p $(BUILD) && touch $(DEPS_OK)
 
-$(GEN)/graph.pb-c.c $(GEN)/graph.pb-c.h: proto/graph.proto | $(DEPS_OK)
+$(GEN)/graph.pb-c.c $(GEN)/graph.pb-c.h &: proto/graph.proto | $(DEPS_OK)
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) proto/graph.proto
 
-$(GEN)/parser.c $(GEN)/parser.h: graphc/parser.y | $(DEPS_OK)
+$(GEN)/parser.c $(GEN)/parser.h &: graphc/parser.y | $(DEPS_OK)
 	@mkdir -p $(GEN)
 	bison -Wall -Werror --defines=$(GEN)/parser.h -o $(GEN)/parser.c graphc/parser.y
 
-$(GEN)/lexer.c $(GEN)/lexer.h: graphc/lexer.l $(GEN)/parser.h | $(DEPS_OK)
+$(GEN)/lexer.c $(GEN)/lexer.h &: graphc/lexer.l $(GEN)/parser.h | $(DEPS_OK)
 	@mkdir -p $(GEN)
 	flex --header-file=$(GEN)/lexer.h -o $(GEN)/lexer.c graphc/lexer.l
 
@@ -70,11 +72,17 @@ $(GEN)/stdlib.c: graphc/std/nn.g scripts/embed.sh
 
 # Generated code is not ours to warn about.
 $(GEN)/%.o: $(GEN)/%.c
-	$(CC) $(CPPFLAGS_ALL) -std=c11 $(OPT) -g -fopenmp -MMD -MP -w $(filter -fsanitize%,$(CFLAGS_ALL)) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS_ALL) -std=c11 $(OPT) -g -fopenmp -MMD -MP -w $(filter -fsanitize%,$(CFLAGS_ALL)) -c $< -o $@
 
 $(OBJ)/%.o: %.c | $(DEPS_OK) $(GEN)/graph.pb-c.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@
+
+# The elementwise loops: no errno (sqrtf inlines) and no FP traps (a ?: may
+# compute both arms), so GCC vectorises them. Results are the same bits.
+$(OBJ)/ops/elementwise.o: CFLAGS_ALL += -fno-math-errno -fno-trapping-math
 
 # The compiler's sources include the generated parser and lexer headers.
 $(GC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/graphc/main.o: | $(GEN)/parser.h $(GEN)/lexer.h
@@ -88,20 +96,25 @@ $(LIB_GC): $(GC_OBJ)
 
 LIBS := $(LIB_GC) $(LIB_RT) $(LIB_OPS)
 $(GRAPHC): $(OBJ)/graphc/main.o $(LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 $(GRAPHRUN): $(OBJ)/runtime/graphrun.o $(LIB_RT) $(LIB_OPS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # Test binaries link only the layers they test: tests/test_ops_* the op
 # library, tests/test_rt_* the runtime, everything else all of it.
 $(BUILD)/tests/test_ops_%: $(OBJ)/tests/test_ops_%.o $(LIB_OPS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 $(BUILD)/tests/test_rt_%: $(OBJ)/tests/test_rt_%.o $(LIB_RT) $(LIB_OPS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 # test_rt_session counts the allocations of a run: it wraps the allocators.
 $(BUILD)/tests/test_rt_session: LDFLAGS_ALL += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc
 $(BUILD)/tests/%: $(OBJ)/tests/%.o $(LIBS)
-	$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
 # The unit suite in this build directory; tests/run.sh prints the summary.
 unit: all $(TESTS)

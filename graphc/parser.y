@@ -456,6 +456,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, gc_psta
     (void)scanner;
     yysymbol_kind_t found = yypcontext_token(ctx);
     gc_loc loc = *yypcontext_location(ctx);
+    /* An unclosed '(' must not make the rest of the file one line: from
+     * here on newlines end statements again, so recovery finds the next. */
+    P->nest = 0;
     if (found == YYSYMBOL_LEXERROR)
         return 0; /* the scanner has said why */
     if (P->d->n_errors >= P->d->max_errors) {

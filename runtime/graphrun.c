@@ -24,6 +24,10 @@ static void usage(FILE *f)
 "inputs (by the model's input names):\n"
 "  --input NAME=FILE.npy   feed input NAME from FILE.npy (repeatable)\n"
 "  --inputs DIR            feed every input NAME that has DIR/NAME.npy\n"
+"  --random-inputs         feed every input not given otherwise with random\n"
+"                          data (seeded: the same on every run)\n"
+"  --batch N               value of every symbolic dimension for\n"
+"                          --random-inputs (default 1)\n"
 "outputs:\n"
 "  --output-dir DIR        write DIR/NAME.npy for each fetched value\n"
 "  --outputs DIR           the same as --output-dir\n"
@@ -148,6 +152,45 @@ static void print_tensor(const char *name, const rt_tensor *t)
     printf("\n");
 }
 
+/* Random data for input `info` with every symbolic dim = batch: floats
+ * uniform in [-1, 1), integers in [0, 10), bools 0/1. xorshift64*, seeded. */
+static int random_tensor(const rt_value_info *info, long batch, uint64_t *seed, rt_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    t->dtype = info->dtype;
+    t->rank = info->rank;
+    int64_t n = 1;
+    for (int i = 0; i < info->rank; i++) {
+        int64_t d = info->sym_names[i] ? info->sym_coef[i] * batch : info->dims[i];
+        if (d < 0 || (d && n > ((int64_t)1 << 40) / d))
+            return -1;
+        t->dims[i] = d;
+        n *= d;
+    }
+    size_t es = rt_dtype_size(info->dtype);
+    t->data = malloc((size_t)n * es + 1);
+    if (!t->data)
+        return -1;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t x = *seed;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        *seed = x;
+        uint64_t r = x * 0x2545F4914F6CDD1Dull;
+        double u = (double)(r >> 11) * 0x1.0p-53;
+        switch (info->dtype) {
+        case RT_F32: ((float *)t->data)[i] = (float)(2 * u - 1); break;
+        case RT_F64: ((double *)t->data)[i] = 2 * u - 1; break;
+        case RT_I32: ((int32_t *)t->data)[i] = (int32_t)(u * 10); break;
+        case RT_I64: ((int64_t *)t->data)[i] = (int64_t)(u * 10); break;
+        case RT_I8: ((int8_t *)t->data)[i] = (int8_t)(u * 10); break;
+        default: ((uint8_t *)t->data)[i] = (uint8_t)(info->dtype == RT_BOOL ? u < 0.5 : u * 10); break;
+        }
+    }
+    return 0;
+}
+
 typedef struct feed_arg {
     const char *name;
     const char *path;
@@ -159,7 +202,8 @@ int main(int argc, char **argv)
     feed_arg fa[MAX_ARGS];
     const char *fetch_arg[MAX_ARGS];
     int n_fa = 0, n_fetch_arg = 0;
-    long repeat = 0, threads = 0;
+    long repeat = 0, threads = 0, batch = 1;
+    int random_inputs = 0;
     int rc = 1;
 
     for (int i = 1; i < argc; i++) {
@@ -168,7 +212,7 @@ int main(int argc, char **argv)
         int takes = strcmp(a, "--input") == 0 || strcmp(a, "--inputs") == 0
                  || strcmp(a, "--output-dir") == 0 || strcmp(a, "--outputs") == 0
                  || strcmp(a, "--fetch") == 0 || strcmp(a, "--repeat") == 0
-                 || strcmp(a, "--threads") == 0;
+                 || strcmp(a, "--threads") == 0 || strcmp(a, "--batch") == 0;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
@@ -177,6 +221,9 @@ int main(int argc, char **argv)
             if (i + 1 >= argc)
                 return die("%s needs a value (see --help)", a);
             val = argv[++i];
+        } else if (strcmp(a, "--random-inputs") == 0) {
+            random_inputs = 1;
+            continue;
         } else if (a[0] == '-' && a[1]) {
             return die("unknown option '%s' (see --help)", a);
         }
@@ -211,6 +258,9 @@ int main(int argc, char **argv)
                 return 1;
         } else if (strcmp(a, "--threads") == 0) {
             if (parse_int(val, a, 0, 4096, &threads))
+                return 1;
+        } else if (strcmp(a, "--batch") == 0) {
+            if (parse_int(val, a, 1, 1L << 40, &batch))
                 return 1;
         }
     }
@@ -300,6 +350,24 @@ int main(int argc, char **argv)
                 continue;
             if (rt_npy_load(path, &feeds[n_feeds], err, sizeof err) != RT_OK) {
                 die("input %s: %s", info.name, err);
+                goto out;
+            }
+            feed_names[n_feeds++] = info.name;
+        }
+    }
+
+    if (random_inputs) {
+        uint64_t seed = 0x9E3779B97F4A7C15ull;
+        for (int k = 0; k < n_in; k++) {
+            rt_value_info info;
+            rt_model_input(m, k, &info);
+            int dup = 0;
+            for (int f = 0; f < n_feeds; f++)
+                dup |= strcmp(feed_names[f], info.name) == 0;
+            if (dup)
+                continue;
+            if (random_tensor(&info, batch, &seed, &feeds[n_feeds])) {
+                die("input %s: too large for --batch %ld", info.name, batch);
                 goto out;
             }
             feed_names[n_feeds++] = info.name;
