@@ -46,7 +46,7 @@ GRAPHRUN := $(BUILD)/graphrun
 DEPS_OK  := $(BUILD)/.deps-ok
 
 .PHONY: all test asan unit demo install clean deps cuda-check
-all: $(GRAPHC) $(GRAPHRUN)
+all: $(GRAPHC) $(GRAPHRUN) $(BUILD)/embed_example
 
 # Missing tools and libraries are installed (as root) or named (otherwise).
 deps $(DEPS_OK): scripts/deps.sh
@@ -102,6 +102,11 @@ $(GRAPHRUN): $(OBJ)/runtime/graphrun.o $(LIB_RT) $(LIB_OPS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+# The C API example (samples/embed.c) links the runtime only.
+$(BUILD)/embed_example: $(OBJ)/samples/embed.o $(LIB_RT) $(LIB_OPS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
 # Test binaries link only the layers they test: tests/test_ops_* the op
 # library, tests/test_rt_* the runtime, everything else all of it.
 $(BUILD)/tests/test_ops_%: $(OBJ)/tests/test_ops_%.o $(LIB_OPS)
@@ -140,3 +145,6 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Keep test objects (they are intermediate files to make).
+.SECONDARY:
