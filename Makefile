@@ -96,28 +96,34 @@ $(LIB_GC): $(GC_OBJ)
 
 LIBS := $(LIB_GC) $(LIB_RT) $(LIB_OPS)
 $(GRAPHC): $(OBJ)/graphc/main.o $(LIBS)
+	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 $(GRAPHRUN): $(OBJ)/runtime/graphrun.o $(LIB_RT) $(LIB_OPS)
+	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # The C API example (samples/embed.c) links the runtime only.
 $(BUILD)/embed_example: $(OBJ)/samples/embed.o $(LIB_RT) $(LIB_OPS)
+	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
 # Test binaries link only the layers they test: tests/test_ops_* the op
 # library, tests/test_rt_* the runtime, everything else all of it.
 $(BUILD)/tests/test_ops_%: $(OBJ)/tests/test_ops_%.o $(LIB_OPS)
+	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 $(BUILD)/tests/test_rt_%: $(OBJ)/tests/test_rt_%.o $(LIB_RT) $(LIB_OPS)
+	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 # test_rt_session counts the allocations of a run: it wraps the allocators.
 $(BUILD)/tests/test_rt_session: LDFLAGS_ALL += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc
 $(BUILD)/tests/%: $(OBJ)/tests/%.o $(LIBS)
+	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
 
