@@ -122,14 +122,14 @@ static inline OP_HD int64_t ew_clip_i64(int64_t x, int64_t lo, int64_t hi)
     return y > hi ? hi : y;
 }
 
-/* ---- f32 exp, tanh, erf, erfc: branch-free, vectorisable -------------------
- * glibc's expf/tanhf/erff are scalar calls (3-12 ns an element here); these
+/* ---- f32 exp, log, tanh, erf, erfc: branch-free, vectorisable --------------
+ * glibc's expf/logf/tanhf/erff are scalar calls (3-12 ns an element here); these
  * are plain arithmetic that GCC vectorises and that gives the same bits in a
  * vector body, a scalar tail and on any thread split. Polynomials: least
  * squares on Chebyshev nodes, iteratively reweighted towards minimax, of the
- * relative error; measured over every float in range against double libm:
- * exp <= 2 ulp, tanh <= 3 ulp, erf <= 3 ulp, erfc <= 4 ulp for x < 9.
- * (The f64 versions use libm.) */
+ * relative error. Measured over every float against double libm: exp < 1
+ * ulp, log < 1, tanh < 2, erf < 3, sigmoid < 3, erfc < 13 for x < 4 (the
+ * rounding of x^2 adds about x^2/2 ulp beyond). f64 versions use libm. */
 
 static inline OP_HD float ew__f32_from_bits(uint32_t u)
 {
@@ -143,6 +143,14 @@ static inline OP_HD uint32_t ew__bits_f32(float f)
     v.f = f;
     return v.u;
 }
+/* c ? a : b, as a bit mask: GCC keeps this a data select, whereas a ?: with
+ * a constant arm becomes a branch that blocks vectorisation (-ftrapping-math
+ * forbids computing the other arm unconditionally). */
+static inline OP_HD float ew__sel_f32(int c, float a, float b)
+{
+    uint32_t m = 0u - (uint32_t)(c != 0);
+    return ew__f32_from_bits((ew__bits_f32(a) & m) | (ew__bits_f32(b) & ~m));
+}
 
 /* e^x = 2^n e^r, n = round(x / ln 2), r = x - n ln 2 (ln 2 in two parts so
  * n ln2_hi is exact), e^r = 1 + r + r^2 P(r). 2^n is applied as two powers
@@ -151,8 +159,8 @@ static inline OP_HD uint32_t ew__bits_f32(float f)
 static inline OP_HD float ew__expf(float x)
 {
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    x = x < -104.0f ? -104.0f : x;
-    x = x > 89.0f ? 89.0f : x;
+    x = ew__sel_f32(x < -104.0f, -104.0f, x);
+    x = ew__sel_f32(x > 89.0f, 89.0f, x);
     float t = x * 1.44269504f + magic;
     int32_t n = (int32_t)(ew__bits_f32(t) - ew__bits_f32(magic));
     float nf = t - magic;
@@ -170,6 +178,40 @@ static inline OP_HD float ew__expf(float x)
            ew__f32_from_bits((uint32_t)(n2 + 127) << 23);
 }
 
+/* log x = e ln 2 + log m, x = 2^e m, m in [sqrt(1/2), sqrt(2)); with
+ * f = m - 1, log m = f - f^2/2 + f^3 P(f). Subnormals are scaled by 2^23
+ * first; log 0 = -inf, log of a negative = nan, log inf = inf. */
+static inline OP_HD float ew__logf(float x)
+{
+    int sub = x < 1.17549435e-38f;
+    float xs = ew__sel_f32(sub, x * 8388608.0f, x);
+    uint32_t u = ew__bits_f32(xs);
+    int32_t e = (int32_t)((u >> 23) & 0xffu) - 127 - (sub ? 23 : 0);
+    float m = ew__f32_from_bits((u & 0x007fffffu) | 0x3f800000u); /* [1, 2) */
+    int big = m > 1.41421356f;
+    m = ew__sel_f32(big, m * 0.5f, m);
+    e += big ? 1 : 0;
+    float f = m - 1.0f, f2 = f * f;
+    float p = 7.038258016e-02f;
+    p = p * f - 1.151592210e-01f;
+    p = p * f + 1.167740077e-01f;
+    p = p * f - 1.242000014e-01f;
+    p = p * f + 1.424927115e-01f;
+    p = p * f - 1.666806191e-01f;
+    p = p * f + 2.000071555e-01f;
+    p = p * f - 2.499999404e-01f;
+    p = p * f + 3.333333135e-01f;
+    float ef = (float)e;
+    float y = f * f2 * p;
+    y = y + ef * -2.12194440e-4f;
+    y = y - 0.5f * f2;
+    float r = (f + y) + ef * 0.693359375f;
+    r = ew__sel_f32(x == INFINITY, x, r);
+    r = ew__sel_f32(x == 0.0f, -INFINITY, r);
+    r = ew__sel_f32(x < 0.0f, NAN, r);
+    return ew__sel_f32(x != x, x, r);
+}
+
 /* |x| < 0.625: x + x^3 P(x^2); else sign(x) (1 - e) / (1 + e), e = e^-2|x|. */
 static inline OP_HD float ew__tanhf(float x)
 {
@@ -182,8 +224,8 @@ static inline OP_HD float ew__tanhf(float x)
     float small = x + x * s * p;
     float e = ew__expf(-2.0f * a);
     float big = (1.0f - e) / (1.0f + e);
-    big = x < 0.0f ? -big : big;
-    return a < 0.625f ? small : big;
+    big = ew__sel_f32(x < 0.0f, -big, big);
+    return ew__sel_f32(a < 0.625f, small, big);
 }
 
 /* erf(x) = x P(x^2) for |x| <= 0.75 */
@@ -219,8 +261,8 @@ static inline OP_HD float ew__erff(float x)
 {
     float a = fabsf(x);
     float big = 1.0f - ew__erfc_big(a);
-    big = x < 0.0f ? -big : big;
-    return a < 0.75f ? ew__erf_small(x) : big;
+    big = ew__sel_f32(x < 0.0f, -big, big);
+    return ew__sel_f32(a < 0.75f, ew__erf_small(x), big);
 }
 
 /* erfc without cancellation for large x: for x >= 0.75 it never forms 1 - erf. */
@@ -228,8 +270,8 @@ static inline OP_HD float ew_erfc_f32(float x)
 {
     float a = fabsf(x);
     float c = ew__erfc_big(a);
-    float big = x < 0.0f ? 2.0f - c : c;
-    return a < 0.75f ? 1.0f - ew__erf_small(x) : big;
+    float big = ew__sel_f32(x < 0.0f, 2.0f - c, c);
+    return ew__sel_f32(a < 0.75f, 1.0f - ew__erf_small(x), big);
 }
 static inline OP_HD double ew_erfc_f64(double x) { return erfc(x); }
 
@@ -237,7 +279,7 @@ static inline OP_HD double ew_erfc_f64(double x) { return erfc(x); }
 
 static inline OP_HD float ew_exp_f32(float x) { return ew__expf(x); }
 static inline OP_HD double ew_exp_f64(double x) { return exp(x); }
-static inline OP_HD float ew_log_f32(float x) { return logf(x); }
+static inline OP_HD float ew_log_f32(float x) { return ew__logf(x); }
 static inline OP_HD double ew_log_f64(double x) { return log(x); }
 static inline OP_HD float ew_sqrt_f32(float x) { return sqrtf(x); }
 static inline OP_HD double ew_sqrt_f64(double x) { return sqrt(x); }
@@ -256,7 +298,7 @@ static inline OP_HD float ew_sigmoid_f32(float x)
 {
     float e = ew__expf(-fabsf(x));
     float s = 1.0f / (1.0f + e);
-    return x >= 0.0f ? s : e * s;
+    return ew__sel_f32(x >= 0.0f, s, e * s);
 }
 static inline OP_HD double ew_sigmoid_f64(double x)
 {
@@ -266,7 +308,7 @@ static inline OP_HD double ew_sigmoid_f64(double x)
 }
 
 /* x if x > 0 else alpha * x */
-static inline OP_HD float ew_leaky_relu_f32(float x, float alpha) { return x > 0.0f ? x : alpha * x; }
+static inline OP_HD float ew_leaky_relu_f32(float x, float alpha) { return ew__sel_f32(x > 0.0f, x, alpha * x); }
 static inline OP_HD double ew_leaky_relu_f64(double x, double alpha) { return x > 0.0 ? x : alpha * x; }
 
 /* GELU, erf form (PyTorch approximate="none"): 0.5 x (1 + erf(x / sqrt 2)),

@@ -71,8 +71,10 @@ def nonzero(dt, shape, lo, hi):
 
 
 def as_out(dt, v):
-    """Rounds a float64 (or exact integer) reference to the output dtype."""
-    return np.asarray(v).astype(NP[dt])
+    """Rounds a float64 (or exact integer) reference to the output dtype
+    (values past the f32 range become inf, as IEEE rounding does)."""
+    with np.errstate(over="ignore"):
+        return np.asarray(v).astype(NP[dt])
 
 
 # ---- binary arithmetic ------------------------------------------------------
@@ -242,20 +244,26 @@ def vec(f):
 
 FLOAT_UN = {
     # op: (reference on float64, input generator(dt, shape), rtol table, specials f32, specials f64)
-    "exp": (np.exp, lambda dt, s: rand(dt, s, -20, 20), RTOL, [0.0, -87.0, 88.0], [0.0, -700.0, 700.0]),
-    "log": (np.log, lambda dt, s: rand(dt, s, 0.01, 100), RTOL, [1.0, 1e-30, 3e38], [1.0, 1e-300, 1e300]),
+    "exp": (np.exp, lambda dt, s: rand(dt, s, -20, 20), RTOL,
+            [0.0, -87.0, 88.0, 88.7, 89.0, -100.0, -104.0, 1e-7, -np.inf, np.inf, np.nan],
+            [0.0, -700.0, 700.0, -np.inf, np.inf, np.nan]),
+    "log": (np.log, lambda dt, s: rand(dt, s, 0.01, 100), RTOL,
+            [1.0, 1.0000001, 0.99999994, 1e-30, 3e38, 1e-40, 0.0, -1.0, np.inf, np.nan],
+            [1.0, 1e-300, 1e300, 0.0, -1.0, np.inf]),
     "sqrt": (np.sqrt, lambda dt, s: rand(dt, s, 0, 100), RTOL, [0.0, 1e-30, 4.0], [0.0, 1e-300, 4.0]),
     "rsqrt": (lambda v: 1.0 / np.sqrt(v), lambda dt, s: rand(dt, s, 0.01, 100), RTOL,
               [1e-30, 4.0, 3e38], [1e-300, 4.0, 1e300]),
     "reciprocal": (lambda v: 1.0 / v, lambda dt, s: nonzero(dt, s, -5, 5), RTOL, [1e-30, -3.0], [1e-300, -3.0]),
     "tanh": (np.tanh, lambda dt, s: rand(dt, s, -10, 10), RTOL_TRANSC,
-             [0.0, 1e-6, -1e-6, 20.0, -20.0], [0.0, 1e-9, -1e-9, 40.0, -40.0]),
+             [0.0, 1e-6, -1e-6, 0.62, 0.63, -0.63, 20.0, -20.0, np.inf, -np.inf, np.nan],
+             [0.0, 1e-9, -1e-9, 40.0, -40.0, np.inf, np.nan]),
     "sigmoid": (vec(sigmoid64), lambda dt, s: rand(dt, s, -10, 10), RTOL,
-                [-80.0, -30.0, -5.0, 0.0, 5.0, 30.0, 1000.0, -1000.0],
+                [-80.0, -30.0, -5.0, 0.0, 5.0, 30.0, 1000.0, -1000.0, np.inf, -np.inf, np.nan],
                 [-700.0, -100.0, -5.0, 0.0, 5.0, 40.0, 1000.0, -1000.0]),
     "erf": (vec(math.erf), lambda dt, s: rand(dt, s, -4, 4), RTOL_TRANSC,
-            [0.0, 1e-6, -3.0, 5.0], [0.0, 1e-9, -3.0, 7.0]),
+            [0.0, 1e-6, -3.0, 5.0, 0.74, 0.76, -0.76, np.inf, -np.inf, np.nan], [0.0, 1e-9, -3.0, 7.0]),
 }
+np.seterr(divide="ignore", invalid="ignore")  # log(0), log(-1) in the specials
 for op, (f, gen, rt, sp32, sp64) in FLOAT_UN.items():
     for dt in FLOATS:
         for tag, s in UN_SHAPES:
