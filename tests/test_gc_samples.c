@@ -16,9 +16,10 @@
 
 #include "graphrt.h"
 #include "ir.h"
+#include "pass.h"
 #include "sema.h"
 
-static rt_model *compile_model(const char *path)
+static rt_model *compile_model(const char *path, int level)
 {
     gc_arena *a = gc_arena_new();
     gc_diag d;
@@ -27,6 +28,8 @@ static rt_model *compile_model(const char *path)
     assert_true(f >= 0);
     gc_graph *g = gc_sema(&d, a, f, NULL);
     assert_non_null(g);
+    gc_opt_opts oo = { .level = level };
+    assert_int_equal(gc_optimize(g, &d, &oo, NULL), 0);
     void *buf;
     size_t len;
     assert_int_equal(gc_emit_buffer(g, &d, &buf, &len, &d), 0);
@@ -77,9 +80,9 @@ static double get(const rt_tensor *t, int64_t i)
     }
 }
 
-static void check_model(const char *model, const char *dir)
+static void check_model_at(const char *model, const char *dir, int level)
 {
-    rt_model *m = compile_model(model);
+    rt_model *m = compile_model(model, level);
     char path[1024];
     named ins[8], exp[8];
     snprintf(path, sizeof path, "%s/inputs", dir);
@@ -130,7 +133,7 @@ static void check_model(const char *model, const char *dir)
                     worst = fmax(worst, fabs(a - b) / (fabs(b) + 1e-30));
                 }
                 if (rep == 0 && threads == 1)
-                    fprintf(stderr, "%-28s %-8s max rel diff %.2e\n", model, exp[k].name, worst);
+                    fprintf(stderr, "%-28s -O%d %-8s max rel diff %.2e\n", model, level, exp[k].name, worst);
             }
         }
         rt_session_free(s);
@@ -140,6 +143,13 @@ static void check_model(const char *model, const char *dir)
     for (int i = 0; i < n_exp; i++)
         free(exp[i].t.data);
     rt_model_free(m);
+}
+
+/* Every optimization level must give the NumPy results. */
+static void check_model(const char *model, const char *dir)
+{
+    for (int level = 0; level <= 2; level++)
+        check_model_at(model, dir, level);
 }
 
 static void test_two_layer_net(void **s) { (void)s; check_model("samples/two_layer_net.g", "tests/data/samples/two_layer_net"); }
