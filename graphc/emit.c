@@ -36,6 +36,50 @@ static Graphc__TensorType *emit_type(gc_arena *a, const op_type *t)
     return tt;
 }
 
+/* The memory plan of the memplan pass, with value ids remapped; left empty
+ * when there is none or the graph changed after planning (then the runtime
+ * plans). -1 when out of memory. */
+static int emit_plan(const gc_graph *g, gc_arena *a, const int *remap, int n_emitted, Graphc__MemoryPlan *mp)
+{
+    graphc__memory_plan__init(mp);
+    const gc_memplan *p = g->mplan;
+    if (!p || p->n_values != g->n_values || p->n_nodes != g->n_nodes)
+        return 0;
+    size_t n = (size_t)n_emitted + 1;
+    mp->value_ids = gc_alloc(a, sizeof(uint32_t) * n);
+    mp->offsets = gc_alloc(a, sizeof(int64_t) * n);
+    mp->offsets_per_sym = gc_alloc(a, sizeof(int64_t) * n);
+    mp->bytes = gc_alloc(a, sizeof(int64_t) * n);
+    mp->bytes_per_sym = gc_alloc(a, sizeof(int64_t) * n);
+    mp->views = gc_alloc(a, sizeof(protobuf_c_boolean) * n);
+    if (!mp->value_ids || !mp->offsets || !mp->offsets_per_sym || !mp->bytes || !mp->bytes_per_sym || !mp->views)
+        return -1;
+    size_t k = 0, n_views = 0;
+    for (int v = 0; v < g->n_values; v++) {
+        if (remap[v] < 0 || g->values[v]->kind != GV_NODE)
+            continue;
+        const gc_mem_slot *s = &p->slots[v];
+        if (s->bytes_c < 0) { /* a live value the plan does not know: no plan */
+            mp->n_value_ids = 0;
+            return 0;
+        }
+        mp->value_ids[k] = (uint32_t)remap[v];
+        mp->offsets[k] = s->off_c;
+        mp->offsets_per_sym[k] = s->off_s;
+        mp->bytes[k] = s->bytes_c;
+        mp->bytes_per_sym[k] = s->bytes_s;
+        mp->views[k] = s->view != 0;
+        n_views += s->view != 0;
+        k++;
+    }
+    mp->n_value_ids = mp->n_offsets = mp->n_offsets_per_sym = mp->n_bytes = mp->n_bytes_per_sym = k;
+    mp->n_views = n_views ? k : 0;
+    mp->arena_bytes = p->arena_c;
+    mp->arena_bytes_per_sym = p->arena_s;
+    mp->sym = p->sym >= 0 ? p->sym + 1 : 0;
+    return 0;
+}
+
 int gc_emit_buffer(const gc_graph *g, const gc_diag *dsrc, void **buf, size_t *len, gc_diag *d)
 {
     gc_arena *a = gc_arena_new();
@@ -141,6 +185,11 @@ int gc_emit_buffer(const gc_graph *g, const gc_diag *dsrc, void **buf, size_t *l
     }
     for (int i = 0; i < g->n_outputs; i++)
         gr.outputs[gr.n_outputs++] = (uint32_t)remap[g->outputs[i]];
+    Graphc__MemoryPlan mp;
+    if (emit_plan(g, a, remap, (int)gr.n_values, &mp) < 0)
+        goto oom;
+    if (mp.n_value_ids)
+        gr.plan = &mp;
 
     size_t plen = graphc__graph__get_packed_size(&gr);
     uint8_t *out = malloc(plen + 8);

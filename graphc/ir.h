@@ -43,6 +43,29 @@ typedef struct gc_node {
     int dead;             /* removed by a pass; skipped by everything */
 } gc_node;
 
+/* The static memory plan of the memplan pass (pass_memplan.c), by IR value
+ * id: a node value's buffer is [off_c + off_s*S, +bytes_c + bytes_s*S) in an
+ * arena of arena_c + arena_s*S bytes, S the value of symbol `sym` (-1: no
+ * symbol; then every *_s is 0). bytes_c = bytes_s = -1: not planned (not a
+ * live node value). Offsets are multiples of 64 in both coefficients. */
+typedef struct gc_mem_slot {
+    int64_t off_c, off_s, bytes_c, bytes_s;
+    int view;     /* 1: no buffer; shares the memory of its view op's input,
+                     which lives outside the arena (input, param, const) */
+} gc_mem_slot;
+
+typedef struct gc_memplan {
+    int sym;                  /* the batch symbol the plan is affine in, or -1 */
+    int64_t arena_c, arena_s; /* arena bytes = arena_c + arena_s * S */
+    int n_values;             /* g->n_values when planned (emit checks it) */
+    int n_nodes;              /* g->n_nodes when planned */
+    gc_mem_slot *slots;       /* n_values */
+    int n_buffers;            /* distinct buffers (in-place aliases share one) */
+    int n_reused;             /* values placed in memory a dead value used */
+    int n_inplace;            /* values written over their input */
+    int n_views;              /* views of inputs/params: no buffer, no copy */
+} gc_memplan;
+
 typedef struct gc_graph {
     gc_arena *arena;
     const char *name;
@@ -54,6 +77,7 @@ typedef struct gc_graph {
     int n_symbols, cap_symbols;
     int *outputs;         /* value ids, in declaration order */
     int n_outputs, cap_outputs;
+    gc_memplan *mplan;    /* set by the memplan pass; NULL: none (runtime plans) */
 } gc_graph;
 
 gc_graph *gc_graph_new(gc_arena *a, const char *name);

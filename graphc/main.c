@@ -310,6 +310,27 @@ static int cmd_inspect(int argc, char **argv)
         human((double)fl, "FLOP", sz, sizeof sz);
         printf("FLOPs: %s per run with every symbolic dimension = %lld\n", sz, batch);
     }
+    rt_plan_info pi;
+    if (rt_model_plan_info(m, batch, &pi) == RT_OK) {
+        char ab[64], pb[64], cb[64], sb[64];
+        human((double)pi.peak_bytes, "B", pb, sizeof pb);
+        if (pi.static_plan) {
+            const char *sn = pi.sym ? pi.sym : "N";
+            human((double)pi.arena_bytes, "B", ab, sizeof ab);
+            human((double)pi.arena_const, "B", cb, sizeof cb);
+            human((double)pi.arena_per_sym, "B", sb, sizeof sb);
+            printf("memory plan: static (made by graphc, one plan for every %s): arena %s + %s*%s "
+                   "(%lld + %lld*%s bytes)\n", sn, cb, sb, sn, (long long)pi.arena_const,
+                   (long long)pi.arena_per_sym, sn);
+            printf("  at %s = %lld: arena %s, peak activations %s; %d node values in %d buffers, %d views "
+                   "of inputs\n", sn, batch, pi.arena_bytes < 0 ? "overflows" : ab,
+                   pi.peak_bytes < 0 ? "overflows" : pb, pi.n_values, pi.n_buffers, pi.n_views);
+        } else {
+            printf("memory plan: made by the runtime at the first run of each batch size (none in the binary)\n");
+            printf("  with every symbolic dimension = %lld: peak activations %s (live at once, before "
+                   "reuse packing); %d node values\n", batch, pi.peak_bytes < 0 ? "overflows" : pb, pi.n_values);
+        }
+    }
     int rc = 0;
     if (dump) {
         if (mkdir_p(dump)) {

@@ -102,7 +102,8 @@ void rt_session_free(rt_session *s);
  * input name; only the inputs that part needs are required (extra feeds of
  * known inputs are ignored, unknown names are an error). fetches[i] is
  * filled with a view of the session's memory, valid until the next run
- * (a fetched input that is a graph output is a view of its feed).
+ * (a fetched input that is a graph output is a view of its feed; so is,
+ * under the binary's static memory plan, a fetched reshape/flatten of one).
  * The first run at a new value of a symbolic dimension (re)plans buffers;
  * later runs at the same sizes allocate nothing.
  * Fetch names are graph outputs or any node value: fetching an intermediate
@@ -119,6 +120,51 @@ const char *rt_session_last_error(const rt_session *s);
 /* Bytes held by the session now: weights, activation arena, workspace
  * (any pointer may be NULL). The arena and workspace only grow. */
 void rt_session_memory(const rt_session *s, size_t *weights, size_t *arena, size_t *workspace);
+
+/* ---- per-node profiling (runtime/profile.c) ----
+ * While on, every kernel call is timed (wall clock, CLOCK_MONOTONIC) and its
+ * FLOPs and bytes are counted; off (the default) costs one branch per node.
+ * View ops planned in place run no kernel and record no call. */
+typedef struct rt_node_profile {
+    int node;               /* index in the model's node list */
+    const char *op;         /* "matmul" (owned by the model) */
+    const char *name;       /* node name (owned by the model) */
+    const char *value;      /* name of its first output value (owned by the model) */
+    int64_t calls;          /* kernel calls since profiling was turned on */
+    double total_ms;        /* wall time of those calls, summed */
+    int64_t flops;          /* per call, at the shapes of the last call; -1 unknown */
+    int64_t bytes;          /* per call: input bytes read + output bytes written */
+} rt_node_profile;
+
+/* on != 0: turns profiling on and resets every counter (allocates the table
+ * once; RT_ERR_NOMEM if it cannot). on == 0: turns it off and keeps the
+ * counters for rt_session_profile. */
+rt_status rt_session_set_profiling(rt_session *s, int on);
+/* Copies the counters of the first min(cap, nodes) nodes into out (caller's
+ * array; may be NULL when cap is 0) in execution order and returns the number
+ * of nodes of the model (call with cap 0 to size the array); 0 when profiling
+ * was never turned on. Pointers in out stay valid while the model lives. */
+int rt_session_profile(const rt_session *s, rt_node_profile *out, int cap);
+
+/* ---- the memory plan (docs/memory.md) ---- */
+typedef struct rt_plan_info {
+    int static_plan;        /* 1: the binary carries graphc's static plan (one plan,
+                               offsets a + b*S, for every batch size); 0: the
+                               runtime plans at the first run of each size */
+    const char *sym;        /* the symbol S the static arena scales with; NULL: none */
+    int64_t arena_const, arena_per_sym; /* static: arena bytes = const + per_sym*S */
+    int64_t arena_bytes;    /* static: at the asked S; -1 when runtime-made or on overflow */
+    int64_t peak_bytes;     /* most node-value bytes alive at one node step with every
+                               symbol = the asked value (an in-place chain counted
+                               once, views of inputs not at all); -1 on overflow */
+    int n_values;           /* node values */
+    int n_buffers;          /* static: buffers (an in-place chain is one); else n_values */
+    int n_views;            /* static: views of inputs/params/consts with no buffer */
+} rt_plan_info;
+
+/* Summary of m's memory plan at symbol value sym_value (>= 0) into *out.
+ * RT_ERR_ARG on NULL or a negative value; RT_ERR_NOMEM. */
+rt_status rt_model_plan_info(const rt_model *m, int64_t sym_value, rt_plan_info *out);
 
 /* ---- .npy files (NumPy format 1.0/2.0/3.0; see shared/notes/formats.md) ---- */
 /* Reads a .npy file; data is malloc'ed and owned by the caller (free()). */

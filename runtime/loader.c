@@ -534,6 +534,76 @@ static rt_status check_ids(conv *c, const uint32_t *ids, size_t n, const char *w
     return RT_OK;
 }
 
+/* The static memory plan: structure here (counts, ids, one entry per node
+ * value, no negative numbers), then rt_mplan_check (plan.c) for bounds and
+ * overlaps at every value of the symbol. */
+static rt_status conv_plan(conv *c, const Graphc__MemoryPlan *p)
+{
+    rt_model *m = c->m;
+    size_t n = p->n_value_ids;
+    if (p->n_offsets != n || p->n_bytes != n || (p->n_offsets_per_sym && p->n_offsets_per_sym != n)
+        || (p->n_bytes_per_sym && p->n_bytes_per_sym != n) || (p->n_views && p->n_views != n)) {
+        rt_errf(c->err, c->err_len,
+                "memory plan: %zu value ids but %zu offsets, %zu sizes, %zu and %zu per-symbol coefficients, "
+                "%zu view flags", n, p->n_offsets, p->n_bytes, p->n_offsets_per_sym, p->n_bytes_per_sym,
+                p->n_views);
+        return RT_ERR_FORMAT;
+    }
+    if (p->arena_bytes < 0 || p->arena_bytes_per_sym < 0) {
+        rt_errf(c->err, c->err_len, "memory plan: negative arena size %lld + %lld per symbol",
+                (long long)p->arena_bytes, (long long)p->arena_bytes_per_sym);
+        return RT_ERR_FORMAT;
+    }
+    if (p->sym < 0 || p->sym > m->n_syms) {
+        rt_errf(c->err, c->err_len, "memory plan: names symbol %d, the graph has %d", (int)p->sym, m->n_syms);
+        return RT_ERR_FORMAT;
+    }
+    rt_status st = check_ids(c, p->value_ids, n, "memory plan entry");
+    if (st)
+        return st;
+    m->mplan = malloc(sizeof *m->mplan * (size_t)(m->n_values ? m->n_values : 1));
+    if (!m->mplan)
+        return RT_ERR_NOMEM;
+    m->mplan_sym = p->sym - 1;
+    m->mplan_arena_c = p->arena_bytes;
+    m->mplan_arena_s = p->arena_bytes_per_sym;
+    for (int v = 0; v < m->n_values; v++)
+        m->mplan[v].block = -2; /* no entry yet */
+    for (size_t i = 0; i < n; i++) {
+        int v = (int)p->value_ids[i];
+        rt_mem_slot *ms = &m->mplan[v];
+        char vw[160];
+        vwhere(m, v, vw, sizeof vw);
+        if (m->values[v].kind != RT_VK_NODE) {
+            rt_errf(c->err, c->err_len, "memory plan entry %zu: %s is %s %s, not a node value", i, vw,
+                    kind_article(m->values[v].kind), kind_name(m->values[v].kind));
+            return RT_ERR_FORMAT;
+        }
+        if (ms->block != -2) {
+            rt_errf(c->err, c->err_len, "memory plan entry %zu: %s is planned twice", i, vw);
+            return RT_ERR_FORMAT;
+        }
+        ms->block = -1;
+        ms->off_c = p->offsets[i];
+        ms->bytes_c = p->bytes[i];
+        ms->off_s = p->n_offsets_per_sym ? p->offsets_per_sym[i] : 0;
+        ms->bytes_s = p->n_bytes_per_sym ? p->bytes_per_sym[i] : 0;
+        ms->view = p->n_views ? p->views[i] != 0 : 0;
+        if (ms->off_c < 0 || ms->off_s < 0 || ms->bytes_c < 0 || ms->bytes_s < 0) {
+            rt_errf(c->err, c->err_len, "memory plan entry %zu (%s): negative offset or size", i, vw);
+            return RT_ERR_FORMAT;
+        }
+    }
+    for (int v = 0; v < m->n_values; v++)
+        if (m->values[v].kind == RT_VK_NODE && m->mplan[v].block == -2) {
+            char vw[160];
+            vwhere(m, v, vw, sizeof vw);
+            rt_errf(c->err, c->err_len, "memory plan: %s has no entry (a plan covers every node value)", vw);
+            return RT_ERR_FORMAT;
+        }
+    return rt_mplan_check(m, c->err, c->err_len);
+}
+
 static rt_status conv_graph(conv *c, const Graphc__Graph *g)
 {
     rt_model *m = c->m;
@@ -602,22 +672,8 @@ static rt_status conv_graph(conv *c, const Graphc__Graph *g)
             (st = check_ids(c, ep->fetches, ep->n_fetches, "entry point fetch")))
             return st;
     }
-    if (g->plan) {
-        const Graphc__MemoryPlan *p = g->plan;
-        if (p->n_value_ids != p->n_offsets || p->arena_bytes < 0) {
-            rt_errf(c->err, c->err_len, "memory plan: %zu value ids but %zu offsets, arena %lld bytes",
-                    p->n_value_ids, p->n_offsets, (long long)p->arena_bytes);
-            return RT_ERR_FORMAT;
-        }
-        if ((st = check_ids(c, p->value_ids, p->n_value_ids, "memory plan entry")))
-            return st;
-        for (size_t i = 0; i < p->n_offsets; i++)
-            if (p->offsets[i] < 0 || p->offsets[i] > p->arena_bytes) {
-                rt_errf(c->err, c->err_len, "memory plan: offset %zu (%lld) is outside the arena", i,
-                        (long long)p->offsets[i]);
-                return RT_ERR_FORMAT;
-            }
-    }
+    if (g->plan && g->plan->n_value_ids && (st = conv_plan(c, g->plan)))
+        return st;
     /* the inputs and params, in value order */
     m->inputs = malloc(sizeof(int) * (m->n_values ? (size_t)m->n_values : 1));
     m->params = malloc(sizeof(int) * (m->n_values ? (size_t)m->n_values : 1));
@@ -657,6 +713,8 @@ void rt_model_free(rt_model *m)
     free(m->inputs);
     free(m->params);
     free(m->hash);
+    free(m->mplan);
+    free(m->mplan_blocks);
     free(m);
 }
 

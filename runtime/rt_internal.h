@@ -38,6 +38,23 @@ typedef struct rt_node {
     unsigned loc_line, loc_col;
 } rt_node;
 
+/* A node value's place in the binary's static memory plan (docs/memory.md):
+ * bytes [off_c + off_s*S, + bytes_c + bytes_s*S) of an arena of
+ * arena_c + arena_s*S bytes, S the value of the plan's symbol. */
+typedef struct rt_mem_slot {
+    int64_t off_c, off_s, bytes_c, bytes_s;
+    int block;                  /* buffer id (in-place chains share one); -1: view */
+    int view;                   /* no buffer: shares its view op's input, which is
+                                   outside the arena (input, param, const, view) */
+} rt_mem_slot;
+
+/* One buffer of the static plan: the values of an in-place chain, alive
+ * from node step `start` to `end` (n_nodes: to the end of the run). */
+typedef struct rt_mem_block {
+    int64_t off_c, off_s, bytes_c, bytes_s;
+    int start, end;
+} rt_mem_block;
+
 struct rt_model {
     char *name, *producer;
     int n_syms;
@@ -52,6 +69,12 @@ struct rt_model {
     int *params;                /* value ids of the VK_PARAM values, in value order */
     int *hash;                  /* open-addressing table name -> value id (-1 empty) */
     size_t hash_cap;            /* a power of two */
+    /* the static memory plan of the binary, validated (NULL: none) */
+    rt_mem_slot *mplan;         /* n_values; entries of non-node values unused */
+    rt_mem_block *mplan_blocks; /* mplan_n_blocks */
+    int mplan_n_blocks;
+    int mplan_sym;              /* symbol S, or -1 */
+    int64_t mplan_arena_c, mplan_arena_s;
 };
 
 /* One value's place in the current plan. */
@@ -89,7 +112,9 @@ struct rt_session {
     int *block_of;        /* n_values: block id or -1 */
     int64_t *blk_off, *blk_size; /* n_values blocks at most */
     int *blk_refs;
-    int *live;            /* live block ids sorted by offset */
+    int *live;            /* live block ids sorted by offset; under the static
+                             plan: the needed views (n_views), bound each run */
+    int n_views;
 
     /* the key of the current plan: symbol values and fetch ids */
     int planned;
@@ -100,6 +125,10 @@ struct rt_session {
     int fetch_cap;
     size_t plan_arena_bytes, plan_ws_bytes;
     int64_t n_plans;      /* how many times it planned (tests, stats) */
+    int plan_static;      /* the current plan is the binary's static plan */
+    int64_t n_static_plans; /* how many of n_plans used it */
+    struct rt_profile *prof; /* per-node counters (profile.c); NULL when never on */
+    int profiling;        /* rt_session_set_profiling: time every kernel call */
 };
 
 /* util.c */
@@ -126,5 +155,21 @@ void rt_model_mark_needed(const rt_model *m, int n, const int *ids, uint8_t *nee
  * the infer rules; liveness-based arena offsets; workspace size. Grows the
  * arena and workspace when they are too small. On error fills s->err. */
 rt_status rt_plan(rt_session *s, int n_fetch, const int *fetch_ids);
+
+/* plan.c: checks the static memory plan the loader copied into m->mplan
+ * (per value; every node value has an entry) for every possible value of its
+ * symbol: alignment, bounds, sizes against the value types, overflow, and
+ * that no two buffers alive at the same node step overlap (O(n log n)).
+ * Builds m->mplan_blocks. RT_ERR_FORMAT with a message on a bad plan. */
+rt_status rt_mplan_check(rt_model *m, char *err, size_t err_len);
+/* plan.c: under the static plan, points the needed views at the memory of
+ * their input (the feeds of this run); call after binding the feeds. */
+void rt_plan_bind_views(rt_session *s);
+
+/* profile.c: runs node k's CPU kernel like the executor does, timing it and
+ * counting its FLOPs and bytes into s->prof (only called when s->profiling).
+ * Returns the kernel's result. */
+int rt_profile_call(rt_session *s, int k, op_ctx *ctx, const op_tensor *in, op_tensor *out);
+void rt_profile_free(struct rt_profile *p);
 
 #endif

@@ -43,6 +43,7 @@ void rt_session_free(rt_session *s)
     free(s->plan_syms);
     free(s->plan_fetch);
     free(s->fetch_ids);
+    rt_profile_free(s->prof);
     free(s);
 }
 
@@ -374,6 +375,7 @@ rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_nam
             continue;
         s->slots[v].t.data = feeds[f].data;
     }
+    rt_plan_bind_views(s); /* static plan: views of the feeds share their memory */
 
     /* execute */
     omp_set_num_threads(s->n_threads);
@@ -395,7 +397,9 @@ rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_nam
         if ((nd->def->flags & OPF_VIEW) && out[0].data == in[0].data)
             continue;
         ctx.err[0] = 0;
-        if (nd->def->cpu(&ctx, nd->attrs, in, nd->n_inputs, out, nd->n_outputs) != 0) {
+        int krc = __builtin_expect(s->profiling, 0) ? rt_profile_call(s, k, &ctx, in, out)
+                  : nd->def->cpu(&ctx, nd->attrs, in, nd->n_inputs, out, nd->n_outputs);
+        if (krc != 0) {
             rt_node_where(m, k, where, sizeof where);
             return fail(s, RT_ERR_KERNEL, "%s: %s", where, ctx.err[0] ? ctx.err : "kernel failed");
         }

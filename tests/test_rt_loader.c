@@ -274,7 +274,7 @@ static void test_invalid_fields(void **state)
         { "unknown op", mut_unknown_op, "node 1 ('r'): unknown op 'relux'" },
         { "arity", mut_arity, "node 2 (add 'y'): has 1 inputs, add takes 2" },
         { "unknown attr", mut_unknown_attr,
-          "node 0 (matmul 'h'): unknown attribute 'foo' (matmul has trans_a, trans_b)" },
+          "node 0 (matmul 'h'): unknown attribute 'foo' (matmul has trans_a, trans_b, activation)" },
         { "attr kind", mut_attr_kind, "attribute 'trans_a' is a float, matmul wants an int" },
         { "attr twice", mut_attr_twice, "attribute 'trans_b' is given twice" },
         { "attr count", mut_attr_count, "node 1 (max_pool2d 'r'): attribute 'kernel' has 3 ints, "
