@@ -45,8 +45,8 @@ GRAPHC   := $(BUILD)/graphc
 GRAPHRUN := $(BUILD)/graphrun
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all test asan unit demo install clean deps cuda-check
-all: $(GRAPHC) $(GRAPHRUN) $(BUILD)/embed_example
+.PHONY: all test asan unit demo install clean deps cuda-check bench
+all: $(GRAPHC) $(GRAPHRUN) $(BUILD)/embed_example $(BUILD)/graphbench
 
 # Missing tools and libraries are installed (as root) or named (otherwise).
 deps $(DEPS_OK): scripts/deps.sh
@@ -83,6 +83,7 @@ $(OBJ)/%.o: %.c | $(DEPS_OK) $(GEN)/graph.pb-c.h
 # The elementwise loops: no errno (sqrtf inlines) and no FP traps (a ?: may
 # compute both arms), so GCC vectorises them. Results are the same bits.
 $(OBJ)/ops/elementwise.o: CFLAGS_ALL += -fno-math-errno -fno-trapping-math
+$(OBJ)/ops/fused.o: CFLAGS_ALL += -fno-math-errno -fno-trapping-math
 
 # The compiler's sources include the generated parser and lexer headers.
 $(GC_SRC:%.c=$(OBJ)/%.o) $(OBJ)/graphc/main.o: | $(GEN)/parser.h $(GEN)/lexer.h
@@ -103,6 +104,18 @@ $(GRAPHRUN): $(OBJ)/runtime/graphrun.o $(LIB_RT) $(LIB_OPS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+# graphbench (bench/graphbench.c) compiles in process: compiler + runtime.
+$(OBJ)/bench/graphbench.o: | $(GEN)/parser.h $(GEN)/lexer.h
+$(BUILD)/graphbench: $(OBJ)/bench/graphbench.o $(LIBS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+# `make bench`: every benchmark graph at -O0 vs -O2 (bench/run.sh), the
+# table on stdout and bench/results.json.
+bench: $(BUILD)/graphbench
+	@sh bench/run.sh $(BUILD)
 
 # The C API example (samples/embed.c) links the runtime only.
 $(BUILD)/embed_example: $(OBJ)/samples/embed.o $(LIB_RT) $(LIB_OPS)

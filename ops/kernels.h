@@ -67,4 +67,9 @@ OP_KERNEL(op_cpu_global_avg_pool); OP_KERNEL(op_cpu_batch_norm);
 OP_KERNEL(op_cpu_layer_norm);
 OP_WORKSPACE(op_ws_conv2d);
 
+/* ops/fused.c: fused_elementwise (program in attributes prog..prog3) */
+OP_INFER(op_infer_fused_elementwise);
+OP_KERNEL(op_cpu_fused_elementwise);
+OP_WORKSPACE(op_ws_fused_elementwise);
+
 #endif

@@ -4,6 +4,7 @@
  * Inference validates every attribute: the runtime feeds it untrusted files.
  * Layout is NCHW; only the batch dim N may be symbolic for conv and pooling. */
 #include "kernels.h"
+#include "epilogue.h"
 
 #include <math.h>
 #include <omp.h>
@@ -312,6 +313,8 @@ static int conv_validate(const op_attr *attrs, const op_type *in, int n_in, conv
         op_set_err(err, err_len, "conv2d: b must be [%lld] for w %s, got %s", (long long)g->O, sw, sb);
         return -1;
     }
+    if (op_act_check("conv2d", attrs[4].i, err, err_len) != 0)
+        return -1;
     if (g->kh > INT32_MAX || g->kw > INT32_MAX) {
         op_set_err(err, err_len, "conv2d: kernel too large: w %s", sw);
         return -1;
@@ -465,7 +468,7 @@ static void im2col(const conv_geom *g, const float *restrict xg, float *restrict
  * (depthwise and its channel multipliers): out plane (n, o) reads input
  * plane (n, o / Og). Planes split over threads. */
 static void conv_direct_cg1(const conv_geom *g, const float *x, const float *w, const float *b,
-                            float *y, int nt)
+                            int act, float *y, int nt)
 {
     const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw;
     const int64_t sh = g->s[0], sw = g->s[1], ph = g->p[0], pw = g->p[1], dh = g->d[0], dw = g->d[1];
@@ -477,9 +480,8 @@ static void conv_direct_cg1(const conv_geom *g, const float *x, const float *w, 
         const float *xp = x + (n * C + o / Og) * H * W;
         const float *wo = w + o * kh * kw;
         float *restrict yp = y + pl * OHW;
-        float bias = b ? b[o] : 0.0f;
         for (int64_t q = 0; q < OHW; q++)
-            yp[q] = bias;
+            yp[q] = 0.0f;
         for (int64_t j = 0; j < kw; j++) {
             int64_t off_w = j * dw - pw, lo, hi;
             valid_range(off_w, sw, W, OW, &lo, &hi);
@@ -505,23 +507,20 @@ static void conv_direct_cg1(const conv_geom *g, const float *x, const float *w, 
                 }
             }
         }
+        /* bias and activation on the plane just computed (cannot fail:
+         * the shapes were validated) */
+        char e[8];
+        (void)op_epilogue(OP_F32, yp, 1, OHW, b ? b + o : NULL, 1, act, e, sizeof e);
     }
 }
 
-/* One image: for each group, out[Og, OHW] = w_g[Og, K] @ col_g[K, OHW]
- * (+ bias, preloaded into out with beta = 1). col is the image's slot, or
- * NULL for pointwise convs, whose col is the input itself. */
-static int conv_image(const conv_geom *g, const float *xn, const float *w, const float *b,
+/* One image: for each group, out[Og, OHW] = act(w_g[Og, K] @ col_g[K, OHW]
+ * + bias), bias and activation applied right after the sgemm. col is the
+ * image's slot, or NULL for pointwise convs, whose col is the input itself. */
+static int conv_image(const conv_geom *g, const float *xn, const float *w, const float *b, int act,
                       float *yn, float *col, int nt)
 {
     int64_t K = g->Cg * g->kh * g->kw, OHW = g->OH * g->OW;
-    if (b)
-        for (int64_t o = 0; o < g->O; o++) {
-            float bv = b[o], *restrict yo = yn + o * OHW;
-#pragma omp simd
-            for (int64_t q = 0; q < OHW; q++)
-                yo[q] = bv;
-        }
     for (int64_t gi = 0; gi < g->G; gi++) {
         const float *xg = xn + gi * g->Cg * g->H * g->W;
         const float *src = xg;
@@ -529,16 +528,31 @@ static int conv_image(const conv_geom *g, const float *xn, const float *w, const
             im2col(g, xg, col, nt);
             src = col;
         }
+        float *yg = yn + gi * g->Og * OHW;
         dnnl_status_t st = dnnl_sgemm('N', 'N', g->Og, OHW, K, 1.0f, w + gi * g->Og * K, K, src,
-                                      OHW, b ? 1.0f : 0.0f, yn + gi * g->Og * OHW, OHW);
+                                      OHW, 0.0f, yg, OHW);
         if (st != dnnl_success)
             return (int)st;
+        /* epilogue on the group's planes while they are in cache: one call
+         * per thread's share of the planes (a call has a fixed cost) */
+        if (b || act != OP_ACT_NONE) {
+            const float *bg = b ? b + gi * g->Og : NULL;
+            int64_t n_chunks = nt > 1 && g->Og > 1 && g->Og * OHW >= PAR_MIN_WORK ? min64(nt, g->Og) : 1;
+#pragma omp parallel for num_threads(nt) if (n_chunks > 1) schedule(static)
+            for (int64_t ch = 0; ch < n_chunks; ch++) {
+                int64_t o0 = g->Og * ch / n_chunks, o1 = g->Og * (ch + 1) / n_chunks;
+                char e[8]; /* cannot fail: the shapes were validated */
+                (void)op_epilogue(OP_F32, yg + o0 * OHW, o1 - o0, OHW, bg ? bg + o0 : NULL, 1, act, e, sizeof e);
+            }
+        }
     }
     return 0;
 }
 
-/* conv2d: y[n,o,oh,ow] = b[o] + sum_{c,i,j} w[o,c,i,j] *
- *   x[n, g*C/groups + c, oh*sh - ph + i*dh, ow*sw - pw + j*dw], g = o / (O/groups),
+/* conv2d: y[n,o,oh,ow] = act(sum_{c,i,j} w[o,c,i,j] *
+ *   x[n, g*C/groups + c, oh*sh - ph + i*dh, ow*sw - pw + j*dw] + b[o]), g = o / (O/groups),
+ * act = attrs[4] (ops/epilogue.h), bias and act applied per output plane
+ * after its sum with the unfused add / activation arithmetic,
  * zero padding, NCHW, f32 with float accumulation. Paths: groups > 1 with
  * one input channel per group (depthwise) -> direct loops; 1x1 stride-1
  * pad-0 -> oneDNN sgemm on x; else im2col into ctx->workspace + sgemm.
@@ -556,11 +570,11 @@ OP_KERNEL(op_cpu_conv2d)
         return -1;
     const float *x = in[0].data, *w = in[1].data, *b = n_in > 2 ? in[2].data : NULL;
     float *y = out[0].data;
-    int nt = nthreads(ctx);
+    int nt = nthreads(ctx), act = (int)attrs[4].i;
     if (g.N == 0)
         return 0;
     if (conv_direct(&g)) {
-        conv_direct_cg1(&g, x, w, b, y, nt);
+        conv_direct_cg1(&g, x, w, b, act, y, nt);
         return 0;
     }
     size_t slot = conv_slot_bytes(&g);
@@ -595,7 +609,7 @@ OP_KERNEL(op_cpu_conv2d)
             int64_t t = omp_get_thread_num(), T = omp_get_num_threads();
             float *col = ws ? (float *)((char *)ws + (size_t)t * slot) : NULL;
             for (int64_t n = t; n < g.N; n += T) {
-                int st = conv_image(&g, x + n * g.C * g.H * g.W, w, b, y + n * g.O * OHW, col, 1);
+                int st = conv_image(&g, x + n * g.C * g.H * g.W, w, b, act, y + n * g.O * OHW, col, 1);
                 if (st != 0) {
 #pragma omp atomic write
                     status = st;
@@ -604,7 +618,7 @@ OP_KERNEL(op_cpu_conv2d)
         }
     } else {
         for (int64_t n = 0; n < g.N && status == 0; n++)
-            status = conv_image(&g, x + n * g.C * g.H * g.W, w, b, y + n * g.O * OHW, ws, nt);
+            status = conv_image(&g, x + n * g.C * g.H * g.W, w, b, act, y + n * g.O * OHW, ws, nt);
     }
     if (status != 0) {
         op_set_err(ctx->err, sizeof ctx->err, "conv2d: dnnl_sgemm failed (status %d)", status);

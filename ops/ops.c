@@ -4,6 +4,8 @@
  * The compiler, the runtime's validator and the tests all read this table. */
 #include "op.h"
 #include "kernels.h"
+#include "epilogue.h"
+#include "grad_kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -85,7 +87,7 @@ const op_def op_table[OP_COUNT] = {
         .flags = EWD, ATTRS(A_FLOAT("min", -INFINITY), A_FLOAT("max", INFINITY)),
         .infer = op_infer_clip, .cpu = op_cpu_clip, .doc = "min(max(x, min), max)" },
     [OP_CAST] = { .name = "cast", .min_inputs = 1, .max_inputs = 1, .n_outputs = 1,
-        .flags = OPF_ELEMENTWISE | OPF_FOLDABLE,
+        .flags = OPF_ELEMENTWISE | OPF_FOLDABLE | OPF_DIFFERENTIABLE,
         ATTRS({ .name = "to", .kind = OP_ATTR_INT, .required = 1, .enum_names = dtype_names }),
         .infer = op_infer_cast, .cpu = op_cpu_cast, .doc = "convert to dtype `to` (float->int truncates)" },
     UNARY(IDENTITY, "identity", EWD, op_infer_unary, op_cpu_identity, "copy of x"),
@@ -93,11 +95,12 @@ const op_def op_table[OP_COUNT] = {
         .flags = OPF_ELEMENTWISE | OPF_FOLDABLE | OPF_DIFFERENTIABLE,
         .infer = op_infer_where, .cpu = op_cpu_where, .doc = "cond ? a : b, broadcast" },
 
-    [OP_MATMUL] = { .name = "matmul", .min_inputs = 2, .max_inputs = 2, .n_outputs = 1,
+    [OP_MATMUL] = { .name = "matmul", .min_inputs = 2, .max_inputs = 3, .n_outputs = 1,
         .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE,
-        ATTRS(A_INT("trans_a", 0), A_INT("trans_b", 0)),
+        ATTRS(A_INT("trans_a", 0), A_INT("trans_b", 0), A_ENUM("activation", 0, op_act_names)),
         .infer = op_infer_matmul, .cpu = op_cpu_matmul,
-        .doc = "a @ b; batched with broadcast batch dims; trans_a/trans_b transpose the last two dims" },
+        .doc = "act(a @ b + bias); batched with broadcast batch dims; trans_a/trans_b transpose the last two "
+               "dims; optional bias[N] on the last dim; activation none/relu/gelu/gelu_tanh/sigmoid/tanh" },
     [OP_TRANSPOSE] = { .name = "transpose", .min_inputs = 1, .max_inputs = 1, .n_outputs = 1,
         .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE, ATTRS(A_INTS("perm", 0, 0, 0)),
         .infer = op_infer_transpose, .cpu = op_cpu_transpose,
@@ -171,9 +174,9 @@ const op_def op_table[OP_COUNT] = {
     [OP_CONV2D] = { .name = "conv2d", .min_inputs = 2, .max_inputs = 3, .n_outputs = 1,
         .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE,
         ATTRS(A_INTS("stride", 2, 2, 1, 1), A_INTS("padding", 2, 2, 0, 0),
-              A_INTS("dilation", 2, 2, 1, 1), A_INT("groups", 1)),
+              A_INTS("dilation", 2, 2, 1, 1), A_INT("groups", 1), A_ENUM("activation", 0, op_act_names)),
         .infer = op_infer_conv2d, .cpu = op_cpu_conv2d, .workspace = op_ws_conv2d,
-        .doc = "x[N,C,H,W] * w[O,C/groups,kh,kw] (+ b[O]), NCHW, symmetric padding" },
+        .doc = "act(x[N,C,H,W] * w[O,C/groups,kh,kw] (+ b[O])), NCHW, symmetric padding; activation as matmul" },
     [OP_MAX_POOL2D] = { .name = "max_pool2d", .min_inputs = 1, .max_inputs = 1, .n_outputs = 1,
         .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE,
         ATTRS(A_REQ_INTS("kernel", 2), A_INTS("stride", 2, 0, 0), A_INTS("padding", 2, 2, 0, 0),
@@ -202,6 +205,58 @@ const op_def op_table[OP_COUNT] = {
         .flags = OPF_DIFFERENTIABLE, ATTRS(A_FLOAT("p", 0.5)),
         .infer = op_infer_dropout, .cpu = op_cpu_dropout,
         .doc = "identity at inference" },
+
+    /* emitted by automatic differentiation (graphc/autodiff.c; ops/grad_kernels.c) */
+    [OP_RESHAPE_AS] = { .name = "reshape_as", .min_inputs = 2, .max_inputs = 2, .n_outputs = 1,
+        .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE | OPF_VIEW | OPF_INPLACE,
+        .infer = op_infer_reshape_as, .cpu = op_cpu_reshape_as,
+        .doc = "x's elements in the shape of ref (ref gives only its shape)" },
+    [OP_EXPAND_AS] = { .name = "expand_as", .min_inputs = 2, .max_inputs = 2, .n_outputs = 1,
+        .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE, .infer = op_infer_expand_as, .cpu = op_cpu_expand_as,
+        .doc = "x broadcast to the shape of ref (ref gives only its shape)" },
+    [OP_SUM_TO] = { .name = "sum_to", .min_inputs = 2, .max_inputs = 2, .n_outputs = 1,
+        .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE, .infer = op_infer_sum_to, .cpu = op_cpu_sum_to,
+        .doc = "x summed over its broadcast dims down to the shape of ref (NumPy unbroadcast)" },
+    [OP_GELU_GRAD] = { .name = "gelu_grad", .min_inputs = 2, .max_inputs = 2, .n_outputs = 1,
+        .flags = OPF_FOLDABLE, ATTRS(A_ENUM("approximate", 0, gelu_modes)),
+        .infer = op_infer_gelu_grad, .cpu = op_cpu_gelu_grad, .doc = "gy * gelu'(x) (inputs x, gy)" },
+    [OP_CONV2D_BACKWARD_DATA] = { .name = "conv2d_backward_data", .min_inputs = 2, .max_inputs = 2,
+        .n_outputs = 1, .flags = OPF_FOLDABLE,
+        ATTRS(A_INTS("stride", 2, 2, 1, 1), A_INTS("padding", 2, 2, 0, 0),
+              A_INTS("dilation", 2, 2, 1, 1), A_INT("groups", 1), A_REQ_INTS("input_hw", 2)),
+        .infer = op_infer_conv2d_backward_data, .cpu = op_cpu_conv2d_backward_data,
+        .workspace = op_ws_conv2d_backward_data,
+        .doc = "gradient of conv2d w.r.t. x (inputs gy, w); input_hw = x's [H, W]" },
+    [OP_CONV2D_BACKWARD_FILTER] = { .name = "conv2d_backward_filter", .min_inputs = 2, .max_inputs = 2,
+        .n_outputs = 1, .flags = OPF_FOLDABLE,
+        ATTRS(A_INTS("stride", 2, 2, 1, 1), A_INTS("padding", 2, 2, 0, 0),
+              A_INTS("dilation", 2, 2, 1, 1), A_INT("groups", 1), A_REQ_INTS("kernel", 2)),
+        .infer = op_infer_conv2d_backward_filter, .cpu = op_cpu_conv2d_backward_filter,
+        .workspace = op_ws_conv2d_backward_filter,
+        .doc = "gradient of conv2d w.r.t. w (inputs x, gy); kernel = w's [kh, kw]" },
+    [OP_MAX_POOL2D_GRAD] = { .name = "max_pool2d_grad", .min_inputs = 2, .max_inputs = 2, .n_outputs = 1,
+        .flags = OPF_FOLDABLE,
+        ATTRS(A_REQ_INTS("kernel", 2), A_INTS("stride", 2, 0, 0), A_INTS("padding", 2, 2, 0, 0),
+              A_INTS("dilation", 2, 2, 1, 1), A_INT("ceil_mode", 0)),
+        .infer = op_infer_max_pool2d_grad, .cpu = op_cpu_max_pool2d_grad,
+        .doc = "gradient of max_pool2d (inputs x, gy): gy routed to each window's max" },
+    [OP_AVG_POOL2D_GRAD] = { .name = "avg_pool2d_grad", .min_inputs = 2, .max_inputs = 2, .n_outputs = 1,
+        .flags = OPF_FOLDABLE,
+        ATTRS(A_REQ_INTS("kernel", 2), A_INTS("stride", 2, 0, 0), A_INTS("padding", 2, 2, 0, 0),
+              A_INTS("dilation", 2, 2, 1, 1), A_INT("ceil_mode", 0), A_INT("count_include_pad", 1)),
+        .infer = op_infer_avg_pool2d_grad, .cpu = op_cpu_avg_pool2d_grad,
+        .doc = "gradient of avg_pool2d (inputs x for its shape, gy)" },
+    [OP_GATHER_GRAD] = { .name = "gather_grad", .min_inputs = 3, .max_inputs = 3, .n_outputs = 1,
+        .flags = OPF_FOLDABLE, ATTRS(A_INT("axis", 0)),
+        .infer = op_infer_gather_grad, .cpu = op_cpu_gather_grad,
+        .doc = "adjoint of gather (inputs gy, indices, ref): scatter-add into zeros of ref's shape" },
+
+    /* made by the fuse_ew pass (graphc/pass_fuse_ew.c); the program format is in ops/fused.c */
+    [OP_FUSED_ELEMENTWISE] = { .name = "fused_elementwise", .min_inputs = 1, .max_inputs = OP_MAX_INPUTS,
+        .n_outputs = 1, .flags = OPF_FOLDABLE, /* not OPF_ELEMENTWISE: no single-op reference */
+        ATTRS(A_REQ_INTS("prog", 0), A_INTS("prog1", 0, 0, 0), A_INTS("prog2", 0, 0, 0), A_INTS("prog3", 0, 0, 0)),
+        .infer = op_infer_fused_elementwise, .cpu = op_cpu_fused_elementwise, .workspace = op_ws_fused_elementwise,
+        .doc = "a program of elementwise f32/f64 ops over broadcast inputs (prog..prog3 concatenated), run tile by tile" },
 };
 
 const op_def *op_get(op_kind k)

@@ -1,0 +1,767 @@
+/* ops/grad_kernels.c -- the ops autodiff (graphc/autodiff.c) emits:
+ * reshape_as / expand_as / sum_to (target shape from a reference tensor, so
+ * symbolic dims need no attribute) and backward kernels: gelu_grad, conv2d
+ * data / filter (im2col, col2im, sgemm), max/avg pool, gather (scatter-add).
+ * Inference validates everything: graph files are untrusted. */
+#include "grad_kernels.h"
+
+#include <math.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <stdint.h>
+#include <string.h>
+
+#define TSTR_LEN 320
+#define PAR_MIN_WORK 32768
+
+static void tstr(const op_type *t, char *buf) { op_type_str(t, NULL, buf, TSTR_LEN); }
+static int nthreads(const op_ctx *ctx) { return ctx->n_threads > 0 ? ctx->n_threads : 1; }
+static int is_float(op_dtype t) { return t == OP_F32 || t == OP_F64; }
+
+/* n_in inputs and 1 output; every input a valid type (dtype, rank, dims >= 0). */
+static int check_inputs(const char *op, const op_type *in, int n_in, int want_in, int n_out,
+                        char *err, size_t err_len)
+{
+    if (n_in != want_in || !in || n_out != 1) {
+        op_set_err(err, err_len, "%s: expects %d inputs and 1 output, got %d and %d", op, want_in,
+                   n_in, n_out);
+        return -1;
+    }
+    for (int i = 0; i < n_in; i++) {
+        if (op_dtype_size(in[i].dtype) == 0 || in[i].rank < 0 || in[i].rank > OP_MAX_RANK) {
+            op_set_err(err, err_len, "%s: input %d has an invalid dtype or rank", op, i);
+            return -1;
+        }
+        for (int d = 0; d < in[i].rank; d++)
+            if (in[i].dims[d].coef < 0) {
+                char s[TSTR_LEN];
+                tstr(&in[i], s);
+                op_set_err(err, err_len, "%s: input %d %s has a negative dim", op, i, s);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+/* Re-runs the inference rule on the concrete tensors a kernel got and
+ * checks the output against it: a kernel trusts nothing about its caller. */
+static int kernel_check(op_ctx *ctx, op_infer_fn infer, const char *op, const op_attr *attrs,
+                        const op_tensor *in, int n_in, const op_tensor *out, int n_out)
+{
+    op_type ti[4], to;
+    if (n_in < 1 || n_in > 4 || n_out != 1 || !in || !out) {
+        op_set_err(ctx->err, sizeof ctx->err, "%s: bad tensor counts (%d in, %d out)", op, n_in, n_out);
+        return -1;
+    }
+    for (int i = 0; i <= n_in; i++) {
+        const op_tensor *t = i < n_in ? &in[i] : &out[0];
+        if (t->rank < 0 || t->rank > OP_MAX_RANK || op_tensor_numel(t) < 0) {
+            op_set_err(ctx->err, sizeof ctx->err, "%s: tensor %d has a bad shape", op, i);
+            return -1;
+        }
+        if (!t->data && op_tensor_numel(t) > 0) {
+            op_set_err(ctx->err, sizeof ctx->err, "%s: tensor %d has no data", op, i);
+            return -1;
+        }
+        if (i < n_in)
+            op_type_from_tensor(t, &ti[i]);
+    }
+    if (infer(attrs, ti, n_in, &to, 1, ctx->err, sizeof ctx->err))
+        return -1;
+    op_type got;
+    op_type_from_tensor(&out[0], &got);
+    if (!op_type_eq(&got, &to)) {
+        char a[TSTR_LEN], b[TSTR_LEN];
+        tstr(&got, a);
+        tstr(&to, b);
+        op_set_err(ctx->err, sizeof ctx->err, "%s: output is %s, expected %s", op, a, b);
+        return -1;
+    }
+    return 0;
+}
+
+/* ================================================================== */
+/* reshape_as, expand_as, sum_to                                       */
+
+OP_INFER(op_infer_reshape_as)
+{
+    if (check_inputs("reshape_as", in, n_in, 2, n_out, err, err_len))
+        return -1;
+    op_dim a, b;
+    char sx[TSTR_LEN], sr[TSTR_LEN];
+    tstr(&in[0], sx);
+    tstr(&in[1], sr);
+    if (op_type_numel(&in[0], &a) || op_type_numel(&in[1], &b)) {
+        op_set_err(err, err_len, "reshape_as: the element counts of %s and %s are not k*N or k",
+                   sx, sr);
+        return -1;
+    }
+    if (!op_dim_eq(a, b) && !(a.coef == 0 && b.coef == 0)) {
+        op_set_err(err, err_len, "reshape_as: cannot reshape %s to the shape of %s (element counts differ)",
+                   sx, sr);
+        return -1;
+    }
+    out[0] = in[1];
+    out[0].dtype = in[0].dtype;
+    return 0;
+}
+
+/* reshape_as(x, ref): x's elements (row-major) in ref's shape; ref gives
+ * only its shape. Any dtype; may run in place. */
+OP_KERNEL(op_cpu_reshape_as)
+{
+    if (kernel_check(ctx, op_infer_reshape_as, "reshape_as", attrs, in, n_in, out, n_out))
+        return -1;
+    return op_cpu_reshape(ctx, attrs, in, 1, out, 1);
+}
+
+OP_INFER(op_infer_expand_as)
+{
+    if (check_inputs("expand_as", in, n_in, 2, n_out, err, err_len))
+        return -1;
+    op_type o;
+    char tmp[8];
+    int ok = in[0].rank <= in[1].rank && op_broadcast(&in[0], &in[1], &o, tmp, sizeof tmp) == 0;
+    for (int i = 0; ok && i < in[1].rank; i++)
+        ok = op_dim_eq(o.dims[i], in[1].dims[i]);
+    if (!ok) {
+        char sx[TSTR_LEN], sr[TSTR_LEN];
+        tstr(&in[0], sx);
+        tstr(&in[1], sr);
+        op_set_err(err, err_len, "expand_as: %s does not broadcast to the shape of %s", sx, sr);
+        return -1;
+    }
+    out[0] = in[1];
+    out[0].dtype = in[0].dtype;
+    return 0;
+}
+
+/* expand_as(x, ref): x broadcast (NumPy rules, x's rank <= ref's) to ref's
+ * shape; ref gives only its shape. Any dtype. */
+OP_KERNEL(op_cpu_expand_as)
+{
+    if (kernel_check(ctx, op_infer_expand_as, "expand_as", attrs, in, n_in, out, n_out))
+        return -1;
+    op_attr a[OP_MAX_ATTRS];
+    op_attrs_default(OP_EXPAND, a);
+    a[0].n = out[0].rank;
+    for (int i = 0; i < out[0].rank; i++)
+        a[0].ints[i] = out[0].dims[i];
+    return op_cpu_expand(ctx, a, in, 1, out, 1);
+}
+
+OP_INFER(op_infer_sum_to)
+{
+    if (check_inputs("sum_to", in, n_in, 2, n_out, err, err_len))
+        return -1;
+    const op_type *x = &in[0], *r = &in[1];
+    char sx[TSTR_LEN], sr[TSTR_LEN];
+    tstr(x, sx);
+    tstr(r, sr);
+    if (x->dtype != OP_F32 && x->dtype != OP_F64 && x->dtype != OP_I32 && x->dtype != OP_I64) {
+        op_set_err(err, err_len, "sum_to: x %s must be f32, f64, i32 or i64", sx);
+        return -1;
+    }
+    int ok = r->rank <= x->rank;
+    for (int i = 0; ok && i < r->rank; i++) {
+        op_dim dr = r->dims[i], dx = x->dims[i + x->rank - r->rank];
+        ok = op_dim_eq(dr, dx) || op_dim_is(dr, 1);
+    }
+    if (!ok) {
+        op_set_err(err, err_len, "sum_to: %s cannot be summed to the shape of %s (it does not broadcast to %s)",
+                   sx, sr, sx);
+        return -1;
+    }
+    out[0] = *r;
+    out[0].dtype = x->dtype;
+    return 0;
+}
+
+/* sum_to(x, ref): NumPy "unbroadcast": sums x over its leading dims and over
+ * the dims where ref has 1 (and x not), giving ref's shape; ref gives only
+ * its shape. Sums as the sum op (f32 accumulates in double). */
+OP_KERNEL(op_cpu_sum_to)
+{
+    if (kernel_check(ctx, op_infer_sum_to, "sum_to", attrs, in, n_in, out, n_out))
+        return -1;
+    const op_tensor *x = &in[0];
+    int lead = x->rank - out[0].rank;
+    op_attr a[OP_MAX_ATTRS];
+    op_attrs_default(OP_SUM, a);
+    op_tensor view = out[0];
+    view.rank = x->rank;
+    for (int i = 0; i < x->rank; i++) {
+        int64_t rd = i < lead ? 1 : out[0].dims[i - lead];
+        view.dims[i] = rd;
+        if (i < lead || (rd == 1 && x->dims[i] != 1))
+            a[0].ints[a[0].n++] = i;
+    }
+    if (a[0].n == 0)
+        return op_cpu_reshape(ctx, NULL, in, 1, out, 1);
+    a[1].i = 1;
+    return op_cpu_sum(ctx, a, in, 1, &view, 1);
+}
+
+/* ================================================================== */
+/* gelu_grad                                                           */
+
+OP_INFER(op_infer_gelu_grad)
+{
+    if (check_inputs("gelu_grad", in, n_in, 2, n_out, err, err_len))
+        return -1;
+    if (!attrs || (attrs[0].i != 0 && attrs[0].i != 1)) {
+        op_set_err(err, err_len, "gelu_grad: approximate must be 0 or 1");
+        return -1;
+    }
+    if (!is_float(in[0].dtype) || !op_type_eq(&in[0], &in[1])) {
+        char sx[TSTR_LEN], sg[TSTR_LEN];
+        tstr(&in[0], sx);
+        tstr(&in[1], sg);
+        op_set_err(err, err_len, "gelu_grad: x and gy must be one f32/f64 type, got %s and %s", sx, sg);
+        return -1;
+    }
+    out[0] = in[0];
+    return 0;
+}
+
+static double gelu_deriv(double x, int tanh_mode)
+{
+    if (tanh_mode) {
+        const double c = 0.79788456080286535588, k = 0.044715;
+        double t = tanh(c * (x + k * x * x * x));
+        return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3.0 * k * x * x);
+    }
+    double cdf = 0.5 * (1.0 + erf(x * 0.70710678118654752440));
+    double pdf = exp(-0.5 * x * x) * 0.39894228040143267794;
+    return cdf + x * pdf;
+}
+
+/* gelu_grad(x, gy; approximate): gy * d gelu(x) / dx, same shapes, f32/f64,
+ * computed in double. approximate 0: Phi(x) + x phi(x); 1: the derivative of
+ * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+OP_KERNEL(op_cpu_gelu_grad)
+{
+    if (kernel_check(ctx, op_infer_gelu_grad, "gelu_grad", attrs, in, n_in, out, n_out))
+        return -1;
+    int64_t n = op_tensor_numel(&in[0]);
+    int tm = (int)attrs[0].i, nt = nthreads(ctx);
+    if (in[0].dtype == OP_F32) {
+        const float *x = in[0].data, *gy = in[1].data;
+        float *gx = out[0].data;
+#pragma omp parallel for num_threads(nt) if (nt > 1 && n >= PAR_MIN_WORK) schedule(static)
+        for (int64_t i = 0; i < n; i++)
+            gx[i] = (float)((double)gy[i] * gelu_deriv((double)x[i], tm));
+    } else {
+        const double *x = in[0].data, *gy = in[1].data;
+        double *gx = out[0].data;
+#pragma omp parallel for num_threads(nt) if (nt > 1 && n >= PAR_MIN_WORK) schedule(static)
+        for (int64_t i = 0; i < n; i++)
+            gx[i] = gy[i] * gelu_deriv(x[i], tm);
+    }
+    return 0;
+}
+
+/* ================================================================== */
+/* conv2d backward                                                     */
+
+typedef struct cgeo {
+    int64_t N, C, H, W, O, kh, kw, OH, OW, G, Cg, Og, K, OHW;
+    int64_t s[2], p[2], d[2];
+} cgeo;
+
+/* conv2d's own attributes (stride, padding, dilation, groups) from ours. */
+static void conv_attrs(const op_attr *attrs, op_attr *ca)
+{
+    op_attrs_default(OP_CONV2D, ca);
+    for (int i = 0; i < 4; i++)
+        ca[i] = attrs[i];
+}
+
+/* A 2-int attribute with values in [1, INT32_MAX]. */
+static int hw_attr(const op_attr *a, const char *op, const char *what, char *err, size_t err_len)
+{
+    if (a->n != 2 || a->ints[0] < 1 || a->ints[1] < 1 || a->ints[0] > INT32_MAX || a->ints[1] > INT32_MAX) {
+        op_set_err(err, err_len, "%s: %s needs 2 values in [1, %d]", op, what, INT32_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks gy against the forward conv2d of x (type) and w (type). */
+static int conv_match(const char *op, const op_attr *attrs, const op_type *x, const op_type *w,
+                      const op_type *gy, char *err, size_t err_len)
+{
+    op_attr ca[OP_MAX_ATTRS];
+    conv_attrs(attrs, ca);
+    op_type ins[2] = { *x, *w }, y;
+    char msg[OP_ERR_LEN];
+    if (op_infer_conv2d(ca, ins, 2, &y, 1, msg, sizeof msg)) {
+        op_set_err(err, err_len, "%s: %s", op, msg);
+        return -1;
+    }
+    if (!op_type_eq(&y, gy)) {
+        char sy[TSTR_LEN], sg[TSTR_LEN];
+        tstr(&y, sy);
+        tstr(gy, sg);
+        op_set_err(err, err_len, "%s: gy is %s but the conv output is %s", op, sg, sy);
+        return -1;
+    }
+    return 0;
+}
+
+OP_INFER(op_infer_conv2d_backward_data)
+{
+    const char *op = "conv2d_backward_data";
+    if (check_inputs(op, in, n_in, 2, n_out, err, err_len) ||
+        hw_attr(&attrs[4], op, "input_hw", err, err_len))
+        return -1;
+    const op_type *gy = &in[0], *w = &in[1];
+    int64_t G = attrs[3].i, C;
+    if (gy->rank != 4 || w->rank != 4 || w->dims[1].sym >= 0 || G < 1 || G > INT32_MAX ||
+        __builtin_mul_overflow(w->dims[1].coef, G, &C)) {
+        char sg[TSTR_LEN], sw[TSTR_LEN];
+        tstr(gy, sg);
+        tstr(w, sw);
+        op_set_err(err, err_len, "%s: gy %s and w %s must be 4-D, groups %lld >= 1", op, sg, sw,
+                   (long long)G);
+        return -1;
+    }
+    op_type x = { OP_F32, 4, { gy->dims[0], op_dim_const(C), op_dim_const(attrs[4].ints[0]),
+                               op_dim_const(attrs[4].ints[1]) } };
+    if (conv_match(op, attrs, &x, w, gy, err, err_len))
+        return -1;
+    out[0] = x;
+    return 0;
+}
+
+OP_INFER(op_infer_conv2d_backward_filter)
+{
+    const char *op = "conv2d_backward_filter";
+    if (check_inputs(op, in, n_in, 2, n_out, err, err_len) ||
+        hw_attr(&attrs[4], op, "kernel", err, err_len))
+        return -1;
+    const op_type *x = &in[0], *gy = &in[1];
+    int64_t G = attrs[3].i;
+    if (x->rank != 4 || gy->rank != 4 || x->dims[1].sym >= 0 || gy->dims[1].sym >= 0 || G < 1 ||
+        x->dims[1].coef % G != 0) {
+        char sx[TSTR_LEN], sg[TSTR_LEN];
+        tstr(x, sx);
+        tstr(gy, sg);
+        op_set_err(err, err_len, "%s: x %s and gy %s must be 4-D with concrete channels divisible by groups %lld",
+                   op, sx, sg, (long long)G);
+        return -1;
+    }
+    op_type w = { OP_F32, 4, { gy->dims[1], op_dim_const(x->dims[1].coef / G),
+                               op_dim_const(attrs[4].ints[0]), op_dim_const(attrs[4].ints[1]) } };
+    if (conv_match(op, attrs, x, &w, gy, err, err_len))
+        return -1;
+    out[0] = w;
+    return 0;
+}
+
+/* Geometry from concrete x [N,C,H,W], w [O,Cg,kh,kw], gy [N,O,OH,OW]. */
+static void cgeo_fill(cgeo *g, const op_attr *attrs, const int64_t *x, const int64_t *w, const int64_t *gy)
+{
+    g->N = x[0], g->C = x[1], g->H = x[2], g->W = x[3];
+    g->O = w[0], g->Cg = w[1], g->kh = w[2], g->kw = w[3];
+    g->OH = gy[2], g->OW = gy[3];
+    g->G = attrs[3].i;
+    g->Og = g->O / g->G;
+    g->K = g->Cg * g->kh * g->kw;
+    g->OHW = g->OH * g->OW;
+    for (int i = 0; i < 2; i++) {
+        g->s[i] = attrs[0].ints[i];
+        g->p[i] = attrs[1].ints[i];
+        g->d[i] = attrs[2].ints[i];
+    }
+}
+
+/* col[(c*kh + i)*kw + j][oh*OW + ow] = x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw]
+ * (0 outside), the Cg channels at xg. Rows split over nt threads. */
+static void im2col(const cgeo *g, const float *xg, float *col, int nt)
+{
+    const int64_t rows = g->K;
+#pragma omp parallel for num_threads(nt) if (nt > 1 && rows * g->OHW >= PAR_MIN_WORK) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t c = r / (g->kh * g->kw), i = (r / g->kw) % g->kh, j = r % g->kw;
+        const float *xc = xg + c * g->H * g->W;
+        float *dst = col + r * g->OHW;
+        for (int64_t oh = 0; oh < g->OH; oh++) {
+            int64_t ih = oh * g->s[0] - g->p[0] + i * g->d[0];
+            for (int64_t ow = 0; ow < g->OW; ow++) {
+                int64_t iw = ow * g->s[1] - g->p[1] + j * g->d[1];
+                dst[oh * g->OW + ow] =
+                    ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? xc[ih * g->W + iw] : 0.0f;
+            }
+        }
+    }
+}
+
+/* The adjoint of im2col: xg[c][ih][iw] += col[...] for every tap inside x.
+ * Channels split over threads (each writes only its own plane). */
+static void col2im(const cgeo *g, const float *col, float *xg, int nt)
+{
+#pragma omp parallel for num_threads(nt) if (nt > 1 && g->Cg > 1 && g->K * g->OHW >= PAR_MIN_WORK) schedule(static)
+    for (int64_t c = 0; c < g->Cg; c++) {
+        float *xc = xg + c * g->H * g->W;
+        for (int64_t i = 0; i < g->kh; i++)
+            for (int64_t j = 0; j < g->kw; j++) {
+                const float *src = col + ((c * g->kh + i) * g->kw + j) * g->OHW;
+                for (int64_t oh = 0; oh < g->OH; oh++) {
+                    int64_t ih = oh * g->s[0] - g->p[0] + i * g->d[0];
+                    if (ih < 0 || ih >= g->H)
+                        continue;
+                    for (int64_t ow = 0; ow < g->OW; ow++) {
+                        int64_t iw = ow * g->s[1] - g->p[1] + j * g->d[1];
+                        if (iw >= 0 && iw < g->W)
+                            xc[ih * g->W + iw] += src[oh * g->OW + ow];
+                    }
+                }
+            }
+    }
+}
+
+/* Bytes of one [K, OH*OW] f32 column buffer plus 64 for alignment;
+ * SIZE_MAX on overflow. */
+static size_t col_bytes(int64_t K, int64_t OHW)
+{
+    int64_t n;
+    if (K < 0 || OHW < 0 || __builtin_mul_overflow(K, OHW, &n) ||
+        (uint64_t)n > (SIZE_MAX - 128) / sizeof(float))
+        return SIZE_MAX;
+    return (size_t)n * sizeof(float) + 64;
+}
+
+OP_WORKSPACE(op_ws_conv2d_backward_data)
+{
+    if (n_in != 2 || n_out != 1 || in[1].rank != 4 || in[0].rank != 4)
+        return 0;
+    return col_bytes(in[1].dims[1] * in[1].dims[2] * in[1].dims[3], in[0].dims[2] * in[0].dims[3]);
+}
+
+OP_WORKSPACE(op_ws_conv2d_backward_filter)
+{
+    if (n_in != 2 || n_out != 1 || out[0].rank != 4 || in[1].rank != 4)
+        return 0;
+    return col_bytes(out[0].dims[1] * out[0].dims[2] * out[0].dims[3], in[1].dims[2] * in[1].dims[3]);
+}
+
+static float *col_buffer(op_ctx *ctx, const cgeo *g, const char *op)
+{
+    size_t need = col_bytes(g->K, g->OHW);
+    uintptr_t base = (uintptr_t)ctx->workspace, aligned = (base + 63) & ~(uintptr_t)63;
+    if (need == SIZE_MAX || !ctx->workspace || ctx->workspace_size < need) {
+        op_set_err(ctx->err, sizeof ctx->err, "%s: workspace too small: need %zu bytes, got %zu", op,
+                   need, ctx->workspace ? ctx->workspace_size : 0);
+        return NULL;
+    }
+    return (float *)aligned;
+}
+
+/* conv2d_backward_data(gy, w; stride, padding, dilation, groups, input_hw):
+ * the gradient of conv2d with respect to x: gx[n,c,ih,iw] = sum over the
+ * (o, oh, ow, i, j) with ih = oh*sh - ph + i*dh, iw = ow*sw - pw + j*dw of
+ * gy[n,o,oh,ow] * w[o, c mod Cg, i, j] (o in c's group). NCHW f32; per image
+ * and group col = w_g^T gy_g (sgemm) then col2im. */
+OP_KERNEL(op_cpu_conv2d_backward_data)
+{
+    const char *op = "conv2d_backward_data";
+    if (kernel_check(ctx, op_infer_conv2d_backward_data, op, attrs, in, n_in, out, n_out))
+        return -1;
+    cgeo g;
+    cgeo_fill(&g, attrs, out[0].dims, in[1].dims, in[0].dims);
+    float *gx = out[0].data;
+    const float *gy = in[0].data, *w = in[1].data;
+    int64_t nx = op_tensor_numel(&out[0]);
+    if (nx == 0)
+        return 0;
+    memset(gx, 0, (size_t)nx * sizeof(float));
+    if (g.OHW == 0 || g.K == 0 || g.Og == 0)
+        return 0;
+    float *col = col_buffer(ctx, &g, op);
+    if (!col)
+        return -1;
+    int nt = nthreads(ctx);
+    omp_set_num_threads(nt);
+    for (int64_t n = 0; n < g.N; n++)
+        for (int64_t gi = 0; gi < g.G; gi++) {
+            dnnl_status_t st = dnnl_sgemm('T', 'N', g.K, g.OHW, g.Og, 1.0f, w + gi * g.Og * g.K, g.K,
+                                          gy + (n * g.O + gi * g.Og) * g.OHW, g.OHW, 0.0f, col, g.OHW);
+            if (st != dnnl_success) {
+                op_set_err(ctx->err, sizeof ctx->err, "%s: dnnl_sgemm failed (status %d)", op, (int)st);
+                return -1;
+            }
+            col2im(&g, col, gx + (n * g.C + gi * g.Cg) * g.H * g.W, nt);
+        }
+    return 0;
+}
+
+/* conv2d_backward_filter(x, gy; stride, padding, dilation, groups, kernel):
+ * the gradient of conv2d with respect to w: gw[o,c,i,j] = sum over n, oh, ow
+ * of gy[n,o,oh,ow] * x[n, g*Cg + c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
+ * (0 outside x). NCHW f32; per image and group im2col then
+ * gw_g += gy_g col^T (sgemm, images in order: the result does not depend
+ * on the thread count). */
+OP_KERNEL(op_cpu_conv2d_backward_filter)
+{
+    const char *op = "conv2d_backward_filter";
+    if (kernel_check(ctx, op_infer_conv2d_backward_filter, op, attrs, in, n_in, out, n_out))
+        return -1;
+    cgeo g;
+    cgeo_fill(&g, attrs, in[0].dims, out[0].dims, in[1].dims);
+    float *gw = out[0].data;
+    const float *x = in[0].data, *gy = in[1].data;
+    int64_t nw = op_tensor_numel(&out[0]);
+    if (nw == 0)
+        return 0;
+    memset(gw, 0, (size_t)nw * sizeof(float));
+    if (g.OHW == 0 || g.N == 0)
+        return 0;
+    float *col = col_buffer(ctx, &g, op);
+    if (!col)
+        return -1;
+    int nt = nthreads(ctx);
+    omp_set_num_threads(nt);
+    for (int64_t n = 0; n < g.N; n++)
+        for (int64_t gi = 0; gi < g.G; gi++) {
+            im2col(&g, x + (n * g.C + gi * g.Cg) * g.H * g.W, col, nt);
+            dnnl_status_t st = dnnl_sgemm('N', 'T', g.Og, g.K, g.OHW, 1.0f,
+                                          gy + (n * g.O + gi * g.Og) * g.OHW, g.OHW, col, g.OHW, 1.0f,
+                                          gw + gi * g.Og * g.K, g.K);
+            if (st != dnnl_success) {
+                op_set_err(ctx->err, sizeof ctx->err, "%s: dnnl_sgemm failed (status %d)", op, (int)st);
+                return -1;
+            }
+        }
+    return 0;
+}
+
+/* ================================================================== */
+/* pooling backward                                                    */
+
+typedef struct pgeo {
+    int64_t planes, H, W, OH, OW, k[2], s[2], p[2], d[2];
+} pgeo;
+
+/* Checks gy against the forward pool of x (op_infer_pool2d validates the
+ * attributes) and that out is x's type. */
+static int pool_match(const char *op, const op_attr *attrs, const op_type *in, int n_in, op_type *out,
+                      int n_out, char *err, size_t err_len)
+{
+    if (check_inputs(op, in, n_in, 2, n_out, err, err_len))
+        return -1;
+    op_type y;
+    char msg[OP_ERR_LEN];
+    if (op_infer_pool2d(attrs, &in[0], 1, &y, 1, msg, sizeof msg)) {
+        op_set_err(err, err_len, "%s: %s", op, msg);
+        return -1;
+    }
+    if (!op_type_eq(&y, &in[1])) {
+        char sy[TSTR_LEN], sg[TSTR_LEN];
+        tstr(&y, sy);
+        tstr(&in[1], sg);
+        op_set_err(err, err_len, "%s: gy is %s but the pool output is %s", op, sg, sy);
+        return -1;
+    }
+    out[0] = in[0];
+    return 0;
+}
+
+OP_INFER(op_infer_max_pool2d_grad) { return pool_match("max_pool2d_grad", attrs, in, n_in, out, n_out, err, err_len); }
+OP_INFER(op_infer_avg_pool2d_grad) { return pool_match("avg_pool2d_grad", attrs, in, n_in, out, n_out, err, err_len); }
+
+static void pgeo_fill(pgeo *g, const op_attr *attrs, const op_tensor *x, const op_tensor *gy)
+{
+    g->planes = x->dims[0] * x->dims[1];
+    g->H = x->dims[2], g->W = x->dims[3], g->OH = gy->dims[2], g->OW = gy->dims[3];
+    for (int i = 0; i < 2; i++) {
+        g->k[i] = attrs[0].ints[i];
+        g->s[i] = attrs[1].n == 2 && attrs[1].ints[i] != 0 ? attrs[1].ints[i] : g->k[i];
+        g->p[i] = attrs[2].ints[i];
+        g->d[i] = attrs[3].ints[i];
+    }
+}
+
+/* Taps of a window along one axis (as ops/nn.c): positions o*s - p + t*d,
+ * [t0, t1) inside [0, n); n_pad = taps inside the padded input [-p, n + p). */
+static void taps(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, int64_t *t0,
+                 int64_t *t1, int64_t *n_pad)
+{
+    int64_t start = o * s - p;
+    int64_t a = start >= 0 ? 0 : (-start + d - 1) / d;
+    int64_t b = n - start <= 0 ? 0 : (n - start + d - 1) / d;
+    int64_t c = n + p - start <= 0 ? 0 : (n + p - start + d - 1) / d;
+    b = b < k ? b : k;
+    *t0 = a < b ? a : b;
+    *t1 = b;
+    *n_pad = c < k ? c : k;
+}
+
+#define DEFINE_POOL_GRAD(T, SFX)                                                             \
+    static void pool_grad_##SFX(const pgeo *g, const T *x, const T *gy, T *gx, int mode, int nt) \
+    {                                                                                        \
+        const int64_t ipl = g->H * g->W, opl = g->OH * g->OW;                                \
+        _Pragma("omp parallel for num_threads(nt) if (nt > 1 && g->planes > 1 && g->planes * opl * g->k[0] * g->k[1] >= PAR_MIN_WORK) schedule(static)") \
+        for (int64_t pl = 0; pl < g->planes; pl++) {                                        \
+            const T *xp = x + pl * ipl, *gp = gy + pl * opl;                                 \
+            T *dp = gx + pl * ipl;                                                           \
+            for (int64_t q = 0; q < ipl; q++)                                                \
+                dp[q] = (T)0;                                                                \
+            for (int64_t oh = 0; oh < g->OH; oh++) {                                         \
+                int64_t i0, i1, ip;                                                          \
+                taps(oh, g->H, g->k[0], g->s[0], g->p[0], g->d[0], &i0, &i1, &ip);           \
+                int64_t hs = oh * g->s[0] - g->p[0];                                         \
+                for (int64_t ow = 0; ow < g->OW; ow++) {                                     \
+                    int64_t j0, j1, jp;                                                      \
+                    taps(ow, g->W, g->k[1], g->s[1], g->p[1], g->d[1], &j0, &j1, &jp);       \
+                    int64_t ws = ow * g->s[1] - g->p[1];                                     \
+                    T gv = gp[oh * g->OW + ow];                                              \
+                    if (mode == 0) {                                                         \
+                        T acc = (T)-INFINITY;                                                \
+                        int64_t best = -1;                                                   \
+                        for (int64_t i = i0; i < i1; i++)                                    \
+                            for (int64_t j = j0; j < j1; j++) {                              \
+                                int64_t at = (hs + i * g->d[0]) * g->W + ws + j * g->d[1];   \
+                                T v = xp[at];                                                \
+                                if (v > acc || v != v) {                                     \
+                                    acc = v;                                                 \
+                                    best = at;                                               \
+                                }                                                            \
+                            }                                                                \
+                        if (best >= 0)                                                       \
+                            dp[best] += gv;                                                  \
+                        continue;                                                            \
+                    }                                                                        \
+                    int64_t cnt = mode == 1 ? ip * jp : (i1 - i0) * (j1 - j0);               \
+                    if (cnt <= 0)                                                            \
+                        continue;                                                            \
+                    T share = gv / (T)cnt;                                                   \
+                    for (int64_t i = i0; i < i1; i++)                                        \
+                        for (int64_t j = j0; j < j1; j++)                                    \
+                            dp[(hs + i * g->d[0]) * g->W + ws + j * g->d[1]] += share;       \
+                }                                                                            \
+            }                                                                                \
+        }                                                                                    \
+    }
+DEFINE_POOL_GRAD(float, f32)
+DEFINE_POOL_GRAD(double, f64)
+
+static int pool_grad_run(op_ctx *ctx, op_infer_fn infer, const char *op, const op_attr *attrs,
+                         const op_tensor *in, int n_in, op_tensor *out, int n_out, int mode)
+{
+    if (kernel_check(ctx, infer, op, attrs, in, n_in, out, n_out))
+        return -1;
+    pgeo g;
+    pgeo_fill(&g, attrs, &in[0], &in[1]);
+    if (op_tensor_numel(&out[0]) == 0)
+        return 0;
+    if (in[0].dtype == OP_F32)
+        pool_grad_f32(&g, in[0].data, in[1].data, out[0].data, mode, nthreads(ctx));
+    else
+        pool_grad_f64(&g, in[0].data, in[1].data, out[0].data, mode, nthreads(ctx));
+    return 0;
+}
+
+/* max_pool2d_grad(x, gy; the attributes of max_pool2d): gx of x's shape, 0
+ * except that each window's gy goes to the tap max_pool2d picked (the first
+ * maximum; the last NaN when the window holds NaN; nothing when every tap is
+ * -inf or outside x). NCHW, f32/f64. */
+OP_KERNEL(op_cpu_max_pool2d_grad)
+{
+    return pool_grad_run(ctx, op_infer_max_pool2d_grad, "max_pool2d_grad", attrs, in, n_in, out, n_out, 0);
+}
+
+/* avg_pool2d_grad(x, gy; the attributes of avg_pool2d): each window's gy is
+ * shared equally by its taps inside x, divided by avg_pool2d's divisor
+ * (count_include_pad: taps inside the padded input; else taps inside x).
+ * x gives only its shape. NCHW, f32/f64. */
+OP_KERNEL(op_cpu_avg_pool2d_grad)
+{
+    return pool_grad_run(ctx, op_infer_avg_pool2d_grad, "avg_pool2d_grad", attrs, in, n_in, out, n_out,
+                         attrs[5].i ? 1 : 2);
+}
+
+/* ================================================================== */
+/* gather_grad                                                         */
+
+OP_INFER(op_infer_gather_grad)
+{
+    if (check_inputs("gather_grad", in, n_in, 3, n_out, err, err_len))
+        return -1;
+    const op_type *gy = &in[0], *ref = &in[2];
+    char sg[TSTR_LEN], sr[TSTR_LEN];
+    tstr(gy, sg);
+    tstr(ref, sr);
+    if (!is_float(ref->dtype) || gy->dtype != ref->dtype) {
+        op_set_err(err, err_len, "gather_grad: gy %s and ref %s must be one float dtype", sg, sr);
+        return -1;
+    }
+    op_type fin[2] = { *ref, in[1] }, y;
+    char msg[OP_ERR_LEN];
+    if (op_infer_gather(attrs, fin, 2, &y, 1, msg, sizeof msg)) {
+        op_set_err(err, err_len, "gather_grad: %s", msg);
+        return -1;
+    }
+    if (!op_type_eq(&y, gy)) {
+        char sy[TSTR_LEN];
+        tstr(&y, sy);
+        op_set_err(err, err_len, "gather_grad: gy is %s but gather gives %s", sg, sy);
+        return -1;
+    }
+    out[0] = *ref;
+    return 0;
+}
+
+#define DEFINE_SCATTER(T, SFX)                                                               \
+    static void scatter_##SFX(const T *gy, const void *ix, int is64, T *gx, int64_t outer,     \
+                              int64_t dim, int64_t n_idx, int64_t inner, int nt)             \
+    {                                                                                        \
+        _Pragma("omp parallel for num_threads(nt) if (nt > 1 && outer > 1 && outer * n_idx * inner >= PAR_MIN_WORK) schedule(static)") \
+        for (int64_t o = 0; o < outer; o++)                                                  \
+            for (int64_t j = 0; j < n_idx; j++) {                                            \
+                int64_t v = is64 ? ((const int64_t *)ix)[j] : ((const int32_t *)ix)[j];      \
+                if (v < 0)                                                                   \
+                    v += dim;                                                                \
+                T *dst = gx + (o * dim + v) * inner;                                         \
+                const T *src = gy + (o * n_idx + j) * inner;                                 \
+                for (int64_t q = 0; q < inner; q++)                                          \
+                    dst[q] += src[q];                                                        \
+            }                                                                                \
+    }
+DEFINE_SCATTER(float, f32)
+DEFINE_SCATTER(double, f64)
+
+/* gather_grad(gy, indices, ref; axis): the adjoint of gather(ref, indices,
+ * axis): zeros of ref's shape, then gx[a.., indices[i..], b..] +=
+ * gy[a.., i.., b..] (repeated indices accumulate, in index order); negative
+ * indices count from the end, out of range is an error. ref gives only its
+ * shape. f32/f64. */
+OP_KERNEL(op_cpu_gather_grad)
+{
+    if (kernel_check(ctx, op_infer_gather_grad, "gather_grad", attrs, in, n_in, out, n_out))
+        return -1;
+    const op_tensor *ix = &in[1], *ref = &in[2];
+    int ax = op_axis(attrs[0].i, ref->rank);
+    int64_t dim = ref->dims[ax], n_idx = op_tensor_numel(ix);
+    int64_t outer = op_dims_numel(ax, ref->dims);
+    int64_t inner = op_dims_numel(ref->rank - ax - 1, ref->dims + ax + 1);
+    int is64 = ix->dtype == OP_I64;
+    for (int64_t j = 0; j < n_idx; j++) {
+        int64_t v = is64 ? ((const int64_t *)ix->data)[j] : ((const int32_t *)ix->data)[j];
+        if (v < -dim || v >= dim) {
+            op_set_err(ctx->err, sizeof ctx->err,
+                       "gather_grad: index %lld (at position %lld) is out of range for axis %d of size %lld",
+                       (long long)v, (long long)j, ax, (long long)dim);
+            return -1;
+        }
+    }
+    int64_t n = op_tensor_numel(&out[0]);
+    if (n == 0)
+        return 0;
+    memset(out[0].data, 0, (size_t)n * op_dtype_size(out[0].dtype));
+    if (ref->dtype == OP_F32)
+        scatter_f32(in[0].data, ix->data, is64, out[0].data, outer, dim, n_idx, inner, nthreads(ctx));
+    else
+        scatter_f64(in[0].data, ix->data, is64, out[0].data, outer, dim, n_idx, inner, nthreads(ctx));
+    return 0;
+}
