@@ -6,6 +6,7 @@
  * (the failed value becomes SV_ERROR, which silences follow-up errors). */
 #include "sema.h"
 #include "init.h"
+#include "autodiff.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -977,6 +978,37 @@ static int rewrite_transpose(sema *s, args *a)
     return 0;
 }
 
+/* gradients(y, [x1, x2, ...]) -> a tuple of d sum(y) / dx (graphc/autodiff.c);
+ * gradients(y, x) -> one tensor. */
+static sv call_gradients(sema *s, args *a, gc_loc loc)
+{
+    sv xl = a->n == 2 ? a->vals[1] : sv_err();
+    int single = xl.k == SV_TENSOR;
+    int n = single ? 1 : (xl.k == SV_LIST || xl.k == SV_TUPLE) ? xl.n : 0;
+    if (a->n != 2 || a->names[0] || a->names[1] || a->vals[0].k != SV_TENSOR || n < 1) {
+        gc_error(s->d, loc, "gradients takes (y, [x1, x2, ...]) or (y, x) with tensors y and x");
+        return sv_err();
+    }
+    int *xs = gc_alloc(s->a, sizeof(int) * (size_t)(2 * n));
+    sv t = { .k = SV_TUPLE, .n = n };
+    t.items = gc_alloc(s->a, sizeof(sv) * (size_t)n);
+    if (!xs || !t.items)
+        return sv_err();
+    for (int i = 0; i < n; i++) {
+        sv x = single ? xl : xl.items[i];
+        if (x.k != SV_TENSOR) {
+            gc_error(s->d, a->locs[1], "gradients: item %d of the list is %s, not a tensor", i, sv_kind_name(x.k));
+            return sv_err();
+        }
+        xs[i] = x.v;
+    }
+    if (gc_gradients(s->g, s->d, a->vals[0].v, n, xs, xs + n, loc))
+        return sv_err();
+    for (int i = 0; i < n; i++)
+        t.items[i] = sv_tensor(xs[n + i]);
+    return single ? t.items[0] : t;
+}
+
 static sv call_builtin(sema *s, const char *name, args *a, gc_loc loc)
 {
     static const char *const alias[][2] = {
@@ -1005,6 +1037,8 @@ static sv call_builtin(sema *s, const char *name, args *a, gc_loc loc)
         }
         return y;
     }
+    if (strcmp(name, "gradients") == 0)
+        return call_gradients(s, a, loc);
     int k = op_find(name);
     if (k < 0) {
         if (gc_init_find(name) >= 0)
