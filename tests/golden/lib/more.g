@@ -1,0 +1,3 @@
+module Act() {
+  forward(x) { return gelu(x, approximate="tanh") }
+}
