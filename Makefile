@@ -29,12 +29,12 @@ Q        := $(if $(filter 1,$(V)),,@)
 OPS_SRC  := $(wildcard ops/*.c)
 RT_SRC   := $(filter-out runtime/graphrun.c,$(wildcard runtime/*.c))
 GC_SRC   := $(filter-out graphc/main.c,$(wildcard graphc/*.c))
-GEN_SRC  := $(GEN)/graph.pb-c.c $(GEN)/parser.c $(GEN)/lexer.c $(GEN)/stdlib.c
+GEN_SRC  := $(GEN)/graph.pb-c.c $(GEN)/checkpoint.pb-c.c $(GEN)/parser.c $(GEN)/lexer.c $(GEN)/stdlib.c
 TEST_SRC := $(wildcard tests/test_*.c)
 
 OBJ      := $(BUILD)/obj
 OPS_OBJ  := $(OPS_SRC:%.c=$(OBJ)/%.o)
-RT_OBJ   := $(RT_SRC:%.c=$(OBJ)/%.o) $(GEN)/graph.pb-c.o
+RT_OBJ   := $(RT_SRC:%.c=$(OBJ)/%.o) $(GEN)/graph.pb-c.o $(GEN)/checkpoint.pb-c.o
 GC_OBJ   := $(GC_SRC:%.c=$(OBJ)/%.o) $(GEN)/parser.o $(GEN)/lexer.o $(GEN)/stdlib.o
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
@@ -57,6 +57,11 @@ $(GEN)/graph.pb-c.c $(GEN)/graph.pb-c.h &: proto/graph.proto | $(DEPS_OK)
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) proto/graph.proto
 
+# Checkpoints (.gbc); imports graph.proto for DType.
+$(GEN)/checkpoint.pb-c.c $(GEN)/checkpoint.pb-c.h &: proto/checkpoint.proto $(GEN)/graph.pb-c.h | $(DEPS_OK)
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=proto --c_out=$(GEN) proto/checkpoint.proto
+
 $(GEN)/parser.c $(GEN)/parser.h &: graphc/parser.y | $(DEPS_OK)
 	@mkdir -p $(GEN)
 	bison -Wall -Werror --defines=$(GEN)/parser.h -o $(GEN)/parser.c graphc/parser.y
@@ -75,7 +80,7 @@ $(GEN)/%.o: $(GEN)/%.c
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS_ALL) -std=c11 $(OPT) -g -fopenmp -MMD -MP -w $(filter -fsanitize%,$(CFLAGS_ALL)) -c $< -o $@
 
-$(OBJ)/%.o: %.c | $(DEPS_OK) $(GEN)/graph.pb-c.h
+$(OBJ)/%.o: %.c | $(DEPS_OK) $(GEN)/graph.pb-c.h $(GEN)/checkpoint.pb-c.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c $< -o $@

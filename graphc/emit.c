@@ -80,6 +80,49 @@ static int emit_plan(const gc_graph *g, gc_arena *a, const int *remap, int n_emi
     return 0;
 }
 
+/* The entry points (values: indices into g->outputs, resolved here). */
+static int emit_entries(const gc_graph *g, gc_arena *a, const int *remap, Graphc__Graph *gr, gc_diag *d)
+{
+    gr->entries = gc_alloc(a, sizeof(Graphc__EntryPoint *) * (size_t)g->n_entries);
+    if (!gr->entries)
+        return -1;
+    for (int e = 0; e < g->n_entries; e++) {
+        const gc_entry *en = &g->entries[e];
+        Graphc__EntryPoint *ep = gc_alloc(a, sizeof *ep);
+        if (!ep)
+            return -1;
+        graphc__entry_point__init(ep);
+        ep->name = (char *)en->name;
+        ep->feeds = gc_alloc(a, sizeof(uint32_t) * (size_t)(en->n_feeds + 1));
+        ep->fetches = gc_alloc(a, sizeof(uint32_t) * (size_t)(en->n_fetches + 1));
+        ep->updates = gc_alloc(a, sizeof(Graphc__Update *) * (size_t)(en->n_updates + 1));
+        if (!ep->feeds || !ep->fetches || !ep->updates)
+            return -1;
+        for (int i = 0; i < en->n_feeds; i++)
+            if (remap[en->feeds[i]] >= 0)
+                ep->feeds[ep->n_feeds++] = (uint32_t)remap[en->feeds[i]];
+        for (int i = 0; i < en->n_fetches; i++)
+            ep->fetches[ep->n_fetches++] = (uint32_t)remap[g->outputs[en->fetches[i]]];
+        for (int i = 0; i < en->n_updates; i++) {
+            int t = remap[en->upd_target[i]], v = remap[g->outputs[en->upd_value[i]]];
+            if (t < 0 || v < 0) {
+                gc_error(d, GC_NOLOC, "internal error: entry %s: update of param '%s' was removed", en->name,
+                         g->values[en->upd_target[i]]->name);
+                return -2;
+            }
+            Graphc__Update *u = gc_alloc(a, sizeof *u);
+            if (!u)
+                return -1;
+            graphc__update__init(u);
+            u->target = (uint32_t)t;
+            u->value = (uint32_t)v;
+            ep->updates[ep->n_updates++] = u;
+        }
+        gr->entries[gr->n_entries++] = ep;
+    }
+    return 0;
+}
+
 int gc_emit_buffer(const gc_graph *g, const gc_diag *dsrc, void **buf, size_t *len, gc_diag *d)
 {
     gc_arena *a = gc_arena_new();
@@ -183,8 +226,16 @@ int gc_emit_buffer(const gc_graph *g, const gc_diag *dsrc, void **buf, size_t *l
         }
         gr.nodes[gr.n_nodes++] = pn;
     }
-    for (int i = 0; i < g->n_outputs; i++)
+    int n_user = g->trains ? g->n_user_outputs : g->n_outputs;
+    for (int i = 0; i < n_user; i++)
         gr.outputs[gr.n_outputs++] = (uint32_t)remap[g->outputs[i]];
+    int erc = g->n_entries ? emit_entries(g, a, remap, &gr, d) : 0;
+    if (erc == -1)
+        goto oom;
+    if (erc < 0) {
+        gc_arena_free(a);
+        return -1;
+    }
     Graphc__MemoryPlan mp;
     if (emit_plan(g, a, remap, (int)gr.n_values, &mp) < 0)
         goto oom;

@@ -4,6 +4,7 @@
  * shapes holding a symbolic dim come from a reference tensor (expand_as,
  * reshape_as); conv, pooling, gather, gelu use ops/grad_kernels.c. */
 #include "autodiff.h"
+#include "loss.h"
 
 #include <math.h>
 #include <string.h>
@@ -623,6 +624,56 @@ RULE(g_layer_norm)
     return 0;
 }
 
+/* ------------------------------------------------------------ losses */
+
+/* The gradient of a loss per element of x: gy as it is for reduction "none"
+ * (x's shape) and "sum" (a scalar, broadcast by the caller's mul), divided
+ * by x's element count for "mean" (counted at run time when symbolic). */
+static int loss_scale(gc_grad_ctx *c, const gc_node *n, int gy, int x)
+{
+    int r = rank_of(c, x), axes[OP_MAX_RANK];
+    if (n->attrs[0].i != OP_LOSS_MEAN || r == 0)
+        return gy;
+    for (int i = 0; i < r; i++)
+        axes[i] = i;
+    return div_count(c, gy, x, axes, r);
+}
+
+/* logits only (labels are indices): (softmax - onehot) * gy, one kernel */
+RULE(g_softmax_cross_entropy)
+{
+    if (!need[0])
+        return 0;
+    op_attr a[OP_MAX_ATTRS];
+    op_attrs_default(OP_SOFTMAX_CROSS_ENTROPY_GRAD, a);
+    a[0].i = n->attrs[0].i;
+    int ins[3] = { X0, X1, GY };
+    gin[0] = gc_gb_op(c, OP_SOFTMAX_CROSS_ENTROPY_GRAD, ins, 3, a);
+    return gin[0] < 0 ? -1 : 0;
+}
+
+/* l = max(x, 0) - x t + log(1 + e^-|x|): dl/dx = sigmoid(x) - t, dl/dt = -x */
+RULE(g_bce_with_logits)
+{
+    int gs = loss_scale(c, n, GY, X0);
+    if (need[0] && (gin[0] = mul(c, sub(c, gc_gb_unary(c, OP_SIGMOID, X0), X1), gs)) < 0)
+        return -1;
+    if (need[1] && (gin[1] = neg(c, mul(c, X0, gs))) < 0)
+        return -1;
+    return 0;
+}
+
+/* l = (a - b)^2: dl/da = 2 (a - b) = -dl/db */
+RULE(g_mse_loss)
+{
+    int g = gc_gb_mul_num(c, mul(c, sub(c, X0, X1), loss_scale(c, n, GY, X0)), 2.0);
+    if (need[0] && (gin[0] = g) < 0)
+        return -1;
+    if (need[1] && (gin[1] = neg(c, g)) < 0)
+        return -1;
+    return 0;
+}
+
 /* ------------------------------------------------------------ the table */
 
 const gc_grad_fn gc_grad_rules[OP_COUNT] = {
@@ -641,4 +692,6 @@ const gc_grad_fn gc_grad_rules[OP_COUNT] = {
     [OP_MAX_POOL2D] = g_max_pool2d, [OP_AVG_POOL2D] = g_avg_pool2d, [OP_GLOBAL_AVG_POOL] = g_global_avg_pool,
     [OP_BATCH_NORM] = g_batch_norm, [OP_LAYER_NORM] = g_layer_norm, [OP_DROPOUT] = g_identity,
     [OP_RESHAPE_AS] = g_reshape, [OP_EXPAND_AS] = g_expand, [OP_SUM_TO] = g_sum_to,
+    [OP_SOFTMAX_CROSS_ENTROPY] = g_softmax_cross_entropy, [OP_BCE_WITH_LOGITS] = g_bce_with_logits,
+    [OP_MSE_LOSS] = g_mse_loss,
 };

@@ -66,6 +66,23 @@ typedef struct gc_memplan {
     int n_views;              /* views of inputs/params: no buffer, no copy */
 } gc_memplan;
 
+/* A named way to run the graph (proto EntryPoint): predict, train, grad,
+ * apply. Value references are indices into g->outputs (the entries' values
+ * are kept there, after the user's outputs, so every pass keeps them alive
+ * and renames them like outputs); emit resolves them. An update copies the
+ * value of outputs[upd_value[i]] into param upd_target[i] (a value id: a
+ * param is never replaced) after the run. */
+typedef struct gc_entry {
+    const char *name;
+    int n_feeds;
+    int *feeds;           /* input value ids */
+    int n_fetches;
+    int *fetches;         /* indices into g->outputs */
+    int n_updates;
+    int *upd_target;      /* param value ids */
+    int *upd_value;       /* indices into g->outputs */
+} gc_entry;
+
 typedef struct gc_graph {
     gc_arena *arena;
     const char *name;
@@ -78,6 +95,13 @@ typedef struct gc_graph {
     int *outputs;         /* value ids, in declaration order */
     int n_outputs, cap_outputs;
     gc_memplan *mplan;    /* set by the memplan pass; NULL: none (runtime plans) */
+    /* training (graphc/train.c): trains = the graph updates its params, so
+     * passes must not fold params into constants; outputs[n_user_outputs..]
+     * are kept for the entries only (not emitted as graph outputs) */
+    int trains;
+    int n_user_outputs;   /* meaningful when trains */
+    gc_entry *entries;
+    int n_entries;
 } gc_graph;
 
 gc_graph *gc_graph_new(gc_arena *a, const char *name);

@@ -3,6 +3,7 @@
  * (summary, FLOPs, --dump-params). Inspection goes through the runtime's
  * public API, so it sees exactly what the runtime will load. */
 #include "ast.h"
+#include "freeze.h"
 #include "graphrt.h"
 #include "ir.h"
 #include "pass.h"
@@ -27,6 +28,13 @@ static void usage(FILE *o)
           "  graphc inspect GRAPH.gb [--dump-params DIR] [--batch N]\n"
           "      summary of a graph binary: inputs, outputs, params, ops, sizes, FLOPs;\n"
           "      --dump-params writes DIR/<param name>.npy for every param\n"
+          "  graphc inspect CKPT.gbc [--dump-params DIR]\n"
+          "      summary of a checkpoint (graph, step, entries); --dump-params writes\n"
+          "      DIR/<name>.npy for every entry\n"
+          "  graphc freeze GRAPH.gb CKPT.gbc -o FROZEN.gb\n"
+          "      inference-only graph binary: params become consts with the checkpoint's\n"
+          "      values; training entry points, optimizer state and what only they need\n"
+          "      are dropped (TF1 freeze_graph)\n"
           "  graphc --help | --version\n",
           o);
 }
@@ -202,6 +210,136 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
+/* inspect of a checkpoint (.gbc): graph, step, entries; --dump-params. */
+static int inspect_checkpoint(const char *in, const char *dump)
+{
+    char err[1536];
+    rt_checkpoint *c = NULL;
+    if (rt_checkpoint_load_file(in, &c, err, sizeof err) != RT_OK) {
+        fprintf(stderr, "graphc: %s\n", err);
+        return 1;
+    }
+    struct stat st;
+    char sz[64];
+    human(stat(in, &st) == 0 ? (double)st.st_size : 0, "B", sz, sizeof sz);
+    printf("checkpoint of graph %s (%s), step %lld, %s\n", rt_checkpoint_graph(c), rt_checkpoint_producer(c),
+           (long long)rt_checkpoint_step(c), sz);
+    int n = rt_checkpoint_n_entries(c), width = 4;
+    long long n_values = 0;
+    double bytes = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name;
+        rt_tensor t;
+        rt_checkpoint_entry(c, i, &name, &t, NULL);
+        if ((int)strlen(name) > width)
+            width = (int)strlen(name);
+        long long k = 1;
+        for (int d = 0; d < t.rank; d++)
+            k *= t.dims[d];
+        n_values += k;
+        bytes += (double)k * (double)rt_dtype_size(t.dtype);
+    }
+    human(bytes, "B", sz, sizeof sz);
+    printf("entries: %d (%lld values, %s)\n", n, n_values, sz);
+    for (int i = 0; i < n; i++) {
+        const char *name;
+        rt_tensor t;
+        int trainable;
+        rt_checkpoint_entry(c, i, &name, &t, &trainable);
+        rt_value_info vi;
+        memset(&vi, 0, sizeof vi);
+        vi.name = name;
+        vi.dtype = t.dtype;
+        vi.rank = t.rank;
+        for (int d = 0; d < t.rank; d++)
+            vi.dims[d] = t.dims[d];
+        print_info(&vi, width);
+        printf("%s\n", trainable ? "  trainable" : "");
+    }
+    int rc = 0;
+    if (dump) {
+        if (mkdir_p(dump)) {
+            fprintf(stderr, "graphc: cannot create '%s': %s\n", dump, strerror(errno));
+            rc = 1;
+        }
+        for (int i = 0; !rc && i < n; i++) {
+            const char *name;
+            rt_tensor t;
+            rt_checkpoint_entry(c, i, &name, &t, NULL);
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s.npy", dump, name);
+            if (strchr(name, '/')) {
+                fprintf(stderr, "graphc: entry '%s': a name with '/' cannot be a file name\n", name);
+                rc = 1;
+            } else if (rt_npy_save(path, &t, err, sizeof err) != RT_OK) {
+                fprintf(stderr, "graphc: %s\n", err);
+                rc = 1;
+            }
+        }
+        if (!rc)
+            printf("wrote %d params to %s/\n", n, dump);
+    }
+    rt_checkpoint_free(c);
+    return rc;
+}
+
+/* 1 when the file at path starts with the checkpoint magic. */
+static int file_is_checkpoint(const char *path)
+{
+    unsigned char head[8];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return rt_checkpoint_is_checkpoint(head, n);
+}
+
+static int cmd_freeze(int argc, char **argv)
+{
+    const char *gb = NULL, *ck = NULL, *out = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "graphc: -o needs a value\n");
+                return 2;
+            }
+            out = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "graphc: unknown option '%s' (see graphc --help)\n", argv[i]);
+            return 2;
+        } else if (!gb) {
+            gb = argv[i];
+        } else if (!ck) {
+            ck = argv[i];
+        } else {
+            fprintf(stderr, "graphc: freeze takes one graph binary and one checkpoint\n");
+            return 2;
+        }
+    }
+    if (!gb || !ck || !out) {
+        fprintf(stderr, "graphc: usage: graphc freeze GRAPH.gb CKPT.gbc -o FROZEN.gb\n");
+        return 2;
+    }
+    char err[4096];
+    gc_freeze_stats st;
+    if (gc_freeze_file(gb, ck, out, &st, err, sizeof err)) {
+        fprintf(stderr, "graphc: %s\n", err);
+        return 1;
+    }
+    printf("froze %s with %s (step %lld) into %s: %d params -> consts", gb, ck, (long long)st.step, out,
+           st.n_frozen);
+    if (st.n_dropped_entries || st.n_dropped_nodes || st.n_dropped_params || st.n_dropped_inputs)
+        printf("; dropped %d training entr%s, %d nodes, %d params, %d inputs", st.n_dropped_entries,
+               st.n_dropped_entries == 1 ? "y" : "ies", st.n_dropped_nodes, st.n_dropped_params,
+               st.n_dropped_inputs);
+    if (st.n_ignored)
+        printf("; ignored %d optimizer-state entr%s of the checkpoint", st.n_ignored,
+               st.n_ignored == 1 ? "y" : "ies");
+    printf("\n");
+    return 0;
+}
+
 static int cmd_inspect(int argc, char **argv)
 {
     const char *in = NULL, *dump = NULL;
@@ -233,6 +371,8 @@ static int cmd_inspect(int argc, char **argv)
         fprintf(stderr, "graphc: inspect needs a graph binary (see graphc --help)\n");
         return 2;
     }
+    if (file_is_checkpoint(in))
+        return inspect_checkpoint(in, dump);
     char err[1024];
     rt_model *m = NULL;
     if (rt_model_load_file(in, &m, err, sizeof err) != RT_OK) {
@@ -374,6 +514,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "inspect") == 0)
         return cmd_inspect(argc - 2, argv + 2);
+    if (strcmp(argv[1], "freeze") == 0)
+        return cmd_freeze(argc - 2, argv + 2);
     fprintf(stderr, "graphc: unknown command '%s' (see graphc --help)\n", argv[1]);
     return 2;
 }

@@ -12,7 +12,8 @@
 static int known(const gc_graph *g, int v, op_dtype dt, int64_t numel)
 {
     const gc_value *x = g->values[v];
-    return (x->kind == GV_CONST || x->kind == GV_PARAM) && !x->dead && x->data && x->type.dtype == dt &&
+    /* a training graph updates its params: only constants are known */
+    return (x->kind == GV_CONST || (x->kind == GV_PARAM && !g->trains)) && !x->dead && x->data && x->type.dtype == dt &&
            numel >= 0 && x->nbytes == (size_t)numel * op_dtype_size(dt);
 }
 

@@ -46,9 +46,10 @@ static int act_of(const gc_node *a)
     }
 }
 
-static int known_data(const gc_value *v)
+/* data known at compile time (params only when the graph does not train) */
+static int known_data(const gc_graph *g, const gc_value *v)
 {
-    return (v->kind == GV_CONST || v->kind == GV_PARAM) && !v->dead && v->data;
+    return (v->kind == GV_CONST || (v->kind == GV_PARAM && !g->trains)) && !v->dead && v->data;
 }
 
 /* Node n takes over the value `last` (name and all uses): the values from
@@ -136,7 +137,7 @@ static int conv_bias_of(gc_graph *g, const gc_node *a, int x)
 static int conv_bias_1d(gc_graph *g, int b, int64_t O, const float *other, gc_loc loc)
 {
     gc_value *bv = g->values[b];
-    if (known_data(bv) && bv->nbytes == sizeof(float) * (size_t)O)
+    if (known_data(g, bv) && bv->nbytes == sizeof(float) * (size_t)O)
         return bias_const(g, gc_sprintf(g->arena, "%s.fused", bv->name), O, bv->data, other, loc);
     if (other)
         return -1;
@@ -174,8 +175,8 @@ static int fuse_one(gc_pass_ctx *ctx, gc_node *n, int *uses)
         if (b >= 0 && !is_mm) {
             const int64_t O = xt->dims[1].coef;
             const gc_value *old = n->n_inputs > 2 ? g->values[n->inputs[2]] : NULL;
-            if (old && !(known_data(old) && old->nbytes == sizeof(float) * (size_t)O &&
-                         known_data(g->values[b])))
+            if (old && !(known_data(g, old) && old->nbytes == sizeof(float) * (size_t)O &&
+                         known_data(g, g->values[b])))
                 b = -1; /* two biases, not both known: keep the add */
             if (b >= 0) {
                 new_bias = conv_bias_1d(g, b, O, old ? old->data : NULL, n->loc);

@@ -40,7 +40,7 @@ int gc_pass_layout(gc_pass_ctx *ctx)
         int b = n->inputs[1];
         gc_value *bv = g->values[b];
         const op_type *t = &bv->type;
-        if (b >= n0 || (bv->kind != GV_CONST && bv->kind != GV_PARAM) || bv->dead || !bv->data ||
+        if (b >= n0 || (bv->kind != GV_CONST && (bv->kind != GV_PARAM || g->trains)) || bv->dead || !bv->data ||
             t->dtype != OP_F32 || t->rank != 2 || t->dims[0].sym >= 0 || t->dims[1].sym >= 0)
             continue;
         int64_t R = t->dims[0].coef, C = t->dims[1].coef;

@@ -7,6 +7,7 @@
 #include "sema.h"
 #include "init.h"
 #include "autodiff.h"
+#include "train.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -85,6 +86,8 @@ typedef struct sema {
     int n_imported;
     int *imported;           /* file ids already imported */
     int cap_imported;
+    int has_train;           /* a train statement was seen: train below */
+    gc_train_spec train;
 } sema;
 
 #define MAX_DEPTH 64
@@ -936,8 +939,8 @@ static sv call_op(sema *s, op_kind k, args *a, gc_loc loc)
             hint = (int)val(s, ins_sv[i].v)->type.dtype;
             break;
         }
-    if (k == OP_GATHER)
-        hint = 0; /* indices keep their own (integer) type */
+    if (k == OP_GATHER || k == OP_SOFTMAX_CROSS_ENTROPY)
+        hint = 0; /* indices / labels keep their own (integer) type */
     if (k == OP_WHERE && n_in == 3) {
         ins_sv[0] = to_tensor(s, ins_sv[0], OP_BOOL, in_loc[0]);
         int h2 = ins_sv[1].k == SV_TENSOR ? (int)val(s, ins_sv[1].v)->type.dtype
@@ -1014,6 +1017,7 @@ static sv call_builtin(sema *s, const char *name, args *a, gc_loc loc)
     static const char *const alias[][2] = {
         { "cat", "concat" }, { "permute", "transpose" }, { "maximum", "maximum" },
         { "clamp", "clip" }, { "greater", "greater" }, { "amax", "max" }, { "amin", "min" },
+        { "cross_entropy", "softmax_cross_entropy" },
     };
     for (size_t j = 0; j < sizeof alias / sizeof alias[0]; j++)
         if (strcmp(alias[j][0], name) == 0)
@@ -1330,6 +1334,134 @@ static int add_output(sema *s, const char *name, sv x, gc_loc loc)
     return gc_graph_add_output(s->g, x.v);
 }
 
+/* train LOSS with sgd(lr, momentum=0, nesterov=false, weight_decay=0)
+ *                | adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0)
+ *                | adamw(... weight_decay=0.01)
+ * lr: a number or a scalar f32 input. Recorded here; built (train.c) once
+ * the whole graph is known. */
+static int exec_train(sema *s, scope *sc, const ast_stmt *st)
+{
+    static const char *const sgd_args[] = { "lr", "momentum", "nesterov", "weight_decay" };
+    static const char *const adam_args[] = { "lr", "beta1", "beta2", "eps", "weight_decay" };
+    if (!sc->is_graph || sc->self) {
+        gc_error(s->d, st->loc, "'train' is only allowed in a graph");
+        return -1;
+    }
+    if (s->has_train) {
+        gc_error(s->d, st->loc, "a graph has one 'train' statement (this is the second)");
+        return -1;
+    }
+    sv loss = eval(s, sc, st->value);
+    if (loss.k == SV_ERROR)
+        return -1;
+    if (loss.k != SV_TENSOR) {
+        gc_error(s->d, st->value->loc, "train: the loss is %s, not a tensor", sv_kind_name(loss.k));
+        return -1;
+    }
+    gc_train_spec *t = &s->train;
+    memset(t, 0, sizeof *t);
+    t->loss = loss.v;
+    t->lr_input = -1;
+    t->loc = st->loc;
+    t->beta1 = 0.9;
+    t->beta2 = 0.999;
+    t->eps = 1e-8;
+    t->lr = 0.001;
+    const ast_expr *call = st->rhs;
+    const char *opt = call && call->kind == AE_CALL && call->lhs && call->lhs->kind == AE_NAME ? call->lhs->str : NULL;
+    const char *const *names;
+    int n_names;
+    if (opt && strcmp(opt, "sgd") == 0) {
+        t->opt = GC_OPT_SGD;
+        names = sgd_args;
+        n_names = 4;
+    } else if (opt && (strcmp(opt, "adam") == 0 || strcmp(opt, "adamw") == 0)) {
+        t->opt = opt[4] ? GC_OPT_ADAMW : GC_OPT_ADAM;
+        t->weight_decay = opt[4] ? 0.01 : 0.0;
+        names = adam_args;
+        n_names = 5;
+    } else {
+        gc_error(s->d, call ? call->loc : st->loc, "train: the optimizer is sgd(...), adam(...) or adamw(...)");
+        return -1;
+    }
+    int seen[8] = { 0 }, rc = 0;
+    for (int i = 0; i < call->n_items; i++) {
+        const ast_expr *e = call->items[i];
+        int k = -1;
+        if (call->names && call->names[i]) {
+            for (int j = 0; j < n_names; j++)
+                if (strcmp(call->names[i], names[j]) == 0)
+                    k = j;
+            if (k < 0) {
+                gc_error(s->d, e->loc, "%s has no argument '%s'", opt, call->names[i]);
+                rc = -1;
+                continue;
+            }
+        } else if ((k = i) >= n_names) {
+            gc_error(s->d, e->loc, "%s takes at most %d arguments", opt, n_names);
+            return -1;
+        }
+        if (seen[k]++) {
+            gc_error(s->d, e->loc, "%s: argument '%s' given twice", opt, names[k]);
+            rc = -1;
+            continue;
+        }
+        sv x = eval(s, sc, e);
+        if (x.k == SV_ERROR) {
+            rc = -1;
+            continue;
+        }
+        if (k == 0 && x.k == SV_TENSOR) {
+            const gc_value *v = val(s, x.v);
+            if (v->kind != GV_INPUT || v->type.dtype != OP_F32 || v->type.rank != 0) {
+                gc_error(s->d, e->loc, "%s: lr is a number or the name of a scalar f32 input (a feed)", opt);
+                rc = -1;
+            }
+            t->lr_input = x.v;
+            continue;
+        }
+        if (!is_num(x)) {
+            gc_error(s->d, e->loc, "%s: '%s' is %s, not a number", opt, names[k], sv_kind_name(x.k));
+            rc = -1;
+            continue;
+        }
+        double f = num_f(x);
+        const char *nm = names[k];
+        if (strcmp(nm, "lr") == 0)
+            t->lr = f;
+        else if (strcmp(nm, "momentum") == 0)
+            t->momentum = f;
+        else if (strcmp(nm, "nesterov") == 0)
+            t->nesterov = f != 0;
+        else if (strcmp(nm, "weight_decay") == 0)
+            t->weight_decay = f;
+        else if (strcmp(nm, "beta1") == 0)
+            t->beta1 = f;
+        else if (strcmp(nm, "beta2") == 0)
+            t->beta2 = f;
+        else
+            t->eps = f;
+        int bad = f != f || (k == 0 ? f < 0 : 0) || (strcmp(nm, "momentum") == 0 && f < 0) ||
+                  (strcmp(nm, "weight_decay") == 0 && f < 0) || (strcmp(nm, "eps") == 0 && f < 0) ||
+                  ((strcmp(nm, "beta1") == 0 || strcmp(nm, "beta2") == 0) && (f < 0 || f >= 1));
+        if (bad) {
+            gc_error(s->d, e->loc, "%s: invalid %s %g", opt, nm, f);
+            rc = -1;
+        }
+    }
+    if (t->opt == GC_OPT_SGD && !seen[0]) {
+        gc_error(s->d, call->loc, "sgd needs a learning rate: sgd(lr=...)");
+        rc = -1;
+    }
+    if (t->nesterov && t->momentum <= 0) {
+        gc_error(s->d, call->loc, "sgd: nesterov needs a momentum > 0");
+        rc = -1;
+    }
+    if (rc == 0)
+        s->has_train = 1;
+    return rc;
+}
+
 static int exec_stmt(sema *s, scope *sc, const ast_stmt *st, sv *ret, int *returned)
 {
     switch (st->kind) {
@@ -1488,8 +1620,7 @@ static int exec_stmt(sema *s, scope *sc, const ast_stmt *st, sv *ret, int *retur
         sc->self->forward = st;
         return 0;
     case AS_TRAIN:
-        gc_error(s->d, st->loc, "'train' is not supported yet: this compiler builds inference graphs only");
-        return -1;
+        return exec_train(s, sc, st);
     }
     return 0;
 }
@@ -1844,6 +1975,8 @@ gc_graph *gc_sema(gc_diag *d, gc_arena *a, int file, const gc_sema_opts *opts)
     if (d->n_errors == errs0 && s.g->n_outputs == 0)
         gc_error(d, gi->loc, "graph %s declares no output (add: output NAME, ...)", gi->name);
     if (d->n_errors > errs0)
+        return NULL;
+    if (s.has_train && gc_train_build(s.g, d, &s.train))
         return NULL;
     if (materialize_params(&s))
         return NULL;

@@ -6,6 +6,7 @@
 #include "kernels.h"
 #include "epilogue.h"
 #include "grad_kernels.h"
+#include "loss.h"
 
 #include <math.h>
 #include <string.h>
@@ -257,6 +258,28 @@ const op_def op_table[OP_COUNT] = {
         ATTRS(A_REQ_INTS("prog", 0), A_INTS("prog1", 0, 0, 0), A_INTS("prog2", 0, 0, 0), A_INTS("prog3", 0, 0, 0)),
         .infer = op_infer_fused_elementwise, .cpu = op_cpu_fused_elementwise, .workspace = op_ws_fused_elementwise,
         .doc = "a program of elementwise f32/f64 ops over broadcast inputs (prog..prog3 concatenated), run tile by tile" },
+
+    /* losses (ops/loss.c); reduction "none" | "mean" | "sum" as PyTorch */
+    [OP_SOFTMAX_CROSS_ENTROPY] = { .name = "softmax_cross_entropy", .min_inputs = 2, .max_inputs = 2,
+        .n_outputs = 1, .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE, ATTRS(A_ENUM("reduction", 1, op_loss_reductions)),
+        .infer = op_infer_softmax_cross_entropy, .cpu = op_cpu_softmax_cross_entropy,
+        .workspace = op_ws_softmax_cross_entropy,
+        .doc = "logsumexp(logits[n]) - logits[n, labels[n]] for logits[N, C], labels[N] i32/i64 in [0, C); "
+               "reduced over N (none: [N])" },
+    [OP_SOFTMAX_CROSS_ENTROPY_GRAD] = { .name = "softmax_cross_entropy_grad", .min_inputs = 3, .max_inputs = 3,
+        .n_outputs = 1, .flags = OPF_FOLDABLE, ATTRS(A_ENUM("reduction", 1, op_loss_reductions)),
+        .infer = op_infer_softmax_cross_entropy_grad, .cpu = op_cpu_softmax_cross_entropy_grad,
+        .doc = "gradient of softmax_cross_entropy w.r.t. logits (inputs logits, labels, gy): "
+               "(softmax(logits) - onehot(labels)) * gy, / N for mean" },
+    [OP_BCE_WITH_LOGITS] = { .name = "binary_cross_entropy_with_logits", .min_inputs = 2, .max_inputs = 2,
+        .n_outputs = 1, .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE, ATTRS(A_ENUM("reduction", 1, op_loss_reductions)),
+        .infer = op_infer_bce_with_logits, .cpu = op_cpu_bce_with_logits, .workspace = op_ws_loss_elementwise,
+        .doc = "max(x, 0) - x * t + log(1 + exp(-|x|)) for logits x, targets t of one shape; "
+               "reduced over all elements (none: x's shape)" },
+    [OP_MSE_LOSS] = { .name = "mse_loss", .min_inputs = 2, .max_inputs = 2,
+        .n_outputs = 1, .flags = OPF_FOLDABLE | OPF_DIFFERENTIABLE, ATTRS(A_ENUM("reduction", 1, op_loss_reductions)),
+        .infer = op_infer_mse_loss, .cpu = op_cpu_mse_loss, .workspace = op_ws_loss_elementwise,
+        .doc = "(a - b)^2 for a, b of one shape; reduced over all elements (none: a's shape)" },
 };
 
 const op_def *op_get(op_kind k)

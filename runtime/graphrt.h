@@ -115,6 +115,23 @@ void rt_session_free(rt_session *s);
 rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_names,
                          const rt_tensor *feeds, int n_fetches,
                          const char *const *fetch_names, rt_tensor *fetches);
+/* Runs entry point `entry` of a training graph ("predict", "train", "grad",
+ * "apply"; see docs/language.md): the nodes its fetches and updates need,
+ * then copies each update value into its param's storage in the session
+ * (params and optimizer state persist across runs, as TF1 variables).
+ * fetch_names NULL: the entry's own fetches (n_fetches is then ignored and
+ * fetches must hold rt_model_entry_n_fetches entries: the loss for train and
+ * grad, none for apply). Feeds and fetches otherwise as rt_session_run; at
+ * sizes already seen a run allocates nothing. RT_ERR_ARG for an unknown
+ * entry. On error no param is written. */
+rt_status rt_session_run_entry(rt_session *s, const char *entry, int n_feeds, const char *const *feed_names,
+                               const rt_tensor *feeds, int n_fetches, const char *const *fetch_names,
+                               rt_tensor *fetches);
+/* Entry points of the binary (0 for an inference graph) and their names. */
+int rt_model_n_entries(const rt_model *m);
+const char *rt_model_entry_name(const rt_model *m, int i);
+/* Default fetches of the entry, -1 when there is no such entry. */
+int rt_model_entry_n_fetches(const rt_model *m, const char *entry);
 /* The message of the last failed call on this session ("" if none). */
 const char *rt_session_last_error(const rt_session *s);
 /* Bytes held by the session now: weights, activation arena, workspace
@@ -166,6 +183,61 @@ typedef struct rt_plan_info {
  * RT_ERR_ARG on NULL or a negative value; RT_ERR_NOMEM. */
 rt_status rt_model_plan_info(const rt_model *m, int64_t sym_value, rt_plan_info *out);
 
+/* ---- a session's params (runtime/params.c) ----
+ * Params (trainable, frozen and optimizer state alike) live in the session
+ * and persist across runs; these give views of that live storage. */
+int rt_session_n_params(const rt_session *s);
+/* Static description of param i in [0, n) (as rt_model_param). */
+rt_status rt_session_param_info(const rt_session *s, int i, rt_value_info *info);
+/* view: the live storage of param i (or of the param called name) in the
+ * session, writable; valid until rt_session_free. Writing it changes what
+ * later runs compute. RT_ERR_ARG when there is no such param (the message
+ * is in rt_session_last_error). */
+rt_status rt_session_param_at(rt_session *s, int i, rt_tensor *view);
+rt_status rt_session_param(rt_session *s, const char *name, rt_tensor *view);
+
+/* ---- checkpoints (.gbc, proto/checkpoint.proto; runtime/checkpoint.c) ---- */
+/* Writes every param of s and step to path atomically: a temp file in the
+ * same directory, fsync, rename, fsync of the directory; on any error the
+ * previous file at path is left as it was. The message goes to err (if
+ * given) and to rt_session_last_error. RT_ERR_IO, RT_ERR_NOMEM, RT_ERR_ARG. */
+rt_status rt_checkpoint_save(rt_session *s, const char *path, int64_t step, char *err, size_t err_len);
+/* Reads path, validates it entirely (magic, version, checksum, every entry)
+ * and checks it against s's params: every param must be in the checkpoint
+ * with the same dtype and shape, and every entry must be a param. Only
+ * then copies the values in and sets *step (may be NULL). On any error the
+ * session is unchanged and the message names each param and what differs
+ * (missing in the checkpoint, unknown in the model, dtype, both shapes).
+ * RT_ERR_FORMAT (corrupt or not a checkpoint), RT_ERR_ARG (mismatch),
+ * RT_ERR_IO, RT_ERR_NOMEM. */
+rt_status rt_checkpoint_restore(rt_session *s, const char *path, int64_t *step, char *err, size_t err_len);
+
+/* A checkpoint read into memory, for tools (graphc inspect / freeze). */
+typedef struct rt_checkpoint rt_checkpoint;
+/* Reads and fully validates a checkpoint file or buffer; *out is freed with
+ * rt_checkpoint_free. On error *out is NULL and err says what is wrong. */
+rt_status rt_checkpoint_load_file(const char *path, rt_checkpoint **out, char *err, size_t err_len);
+rt_status rt_checkpoint_load_buffer(const void *buf, size_t len, rt_checkpoint **out, char *err,
+                                    size_t err_len);
+void rt_checkpoint_free(rt_checkpoint *c);
+/* 1 when buf starts with the checkpoint magic "GRAPHCK" (any version). */
+int rt_checkpoint_is_checkpoint(const void *buf, size_t len);
+const char *rt_checkpoint_graph(const rt_checkpoint *c);    /* the saving graph's name */
+const char *rt_checkpoint_producer(const rt_checkpoint *c);
+int64_t rt_checkpoint_step(const rt_checkpoint *c);
+int rt_checkpoint_n_entries(const rt_checkpoint *c);
+/* Entry i in [0, n): its name (owned by c), a view of its data (owned by c)
+ * and its trainable flag (any out pointer may be NULL). */
+rt_status rt_checkpoint_entry(const rt_checkpoint *c, int i, const char **name, rt_tensor *view,
+                              int *trainable);
+/* Index of the entry called name, -1 when none. */
+int rt_checkpoint_find(const rt_checkpoint *c, const char *name);
+/* rt_checkpoint_restore from a loaded checkpoint (same checks; c unchanged). */
+rt_status rt_checkpoint_apply(rt_session *s, const rt_checkpoint *c, char *err, size_t err_len);
+
+/* Writes len bytes of buf to path atomically (as rt_checkpoint_save). */
+rt_status rt_file_write_atomic(const char *path, const void *buf, size_t len, char *err, size_t err_len);
+
 /* ---- .npy files (NumPy format 1.0/2.0/3.0; see shared/notes/formats.md) ---- */
 /* Reads a .npy file; data is malloc'ed and owned by the caller (free()). */
 rt_status rt_npy_load(const char *path, rt_tensor *out, char *err, size_t err_len);
@@ -175,6 +247,40 @@ rt_status rt_npy_save(const char *path, const rt_tensor *t, char *err, size_t er
 const char *rt_dtype_name(rt_dtype t);   /* "f32" */
 size_t rt_dtype_size(rt_dtype t);        /* 0 if invalid */
 const char *rt_status_name(rt_status s); /* "RT_ERR_FORMAT" */
+
+/* ---- IDX files (MNIST, Fashion-MNIST; runtime/idx.c, shared/notes/formats.md 3) ---- */
+/* Reads an IDX file, plain or gzip-compressed (told apart by the gzip magic).
+ * Types: 0x08 -> RT_U8, 0x09 -> RT_I8, 0x0B int16 -> RT_I32 (widened, exact),
+ * 0x0C -> RT_I32, 0x0D -> RT_F32, 0x0E -> RT_F64; big-endian data become host
+ * order. Rank = the file's dimension count (0..RT_MAX_RANK). out->data is
+ * malloc'ed and owned by the caller (free()). RT_ERR_FORMAT with a message
+ * on a bad magic or type, too many dims, sizes that overflow, a truncated
+ * file or trailing bytes, a corrupt or truncated gzip stream; RT_ERR_IO when
+ * it cannot be read; RT_ERR_NOMEM. On error *out is zeroed. */
+rt_status rt_idx_load(const char *path, rt_tensor *out, char *err, size_t err_len);
+
+/* ---- TensorBoard event files (runtime/tfevents.c, shared/notes/formats.md 2) ---- */
+typedef struct rt_events rt_events;
+/* Creates logdir (like mkdir -p) and a new file
+ * <logdir>/events.out.tfevents.<10-digit Unix seconds>.<hostname>.graphc
+ * (".1", ".2", ... appended if that name exists: never appends to an old
+ * file) and writes its first record, file_version "brain.Event:2". On
+ * success *out is a writer the caller ends with rt_events_close; on error
+ * *out is NULL, err holds a message (RT_ERR_IO, RT_ERR_ARG, RT_ERR_NOMEM). */
+rt_status rt_events_open(const char *logdir, rt_events **out, char *err, size_t err_len);
+/* Appends Event{wall_time = now, step, summary{value{tag, simple_value}}}
+ * and flushes it, so TensorBoard sees it at once. tag: non-empty UTF-8
+ * (RT_ERR_ARG otherwise). RT_ERR_IO when the write fails; after a failed
+ * write the writer refuses further records (the file would be corrupt).
+ * The message is in rt_events_last_error. */
+rt_status rt_events_scalar(rt_events *w, const char *tag, int64_t step, float value);
+/* The file's path (owned by the writer), "" for NULL. */
+const char *rt_events_path(const rt_events *w);
+/* The message of the last failed call on w ("" if none). */
+const char *rt_events_last_error(const rt_events *w);
+/* Flushes, closes and frees w (NULL is fine). RT_ERR_IO when the final
+ * flush or close fails; w is freed either way. */
+rt_status rt_events_close(rt_events *w);
 
 #ifdef __cplusplus
 }

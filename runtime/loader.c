@@ -534,6 +534,100 @@ static rt_status check_ids(conv *c, const uint32_t *ids, size_t n, const char *w
     return RT_OK;
 }
 
+static rt_status copy_ids(int **dst, const uint32_t *ids, size_t n)
+{
+    *dst = malloc(sizeof(int) * (n ? n : 1));
+    if (!*dst)
+        return RT_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        (*dst)[i] = (int)ids[i];
+    return RT_OK;
+}
+
+/* Entry points: unique non-empty names, ids in range, feeds are inputs,
+ * update targets are params (each at most once per entry) and update values
+ * have exactly the target's type. */
+static rt_status conv_entries(conv *c, const Graphc__Graph *g)
+{
+    rt_model *m = c->m;
+    rt_status st;
+    if (g->n_entries > GB_MAX_COUNT) {
+        rt_errf(c->err, c->err_len, "too many entry points (%zu)", g->n_entries);
+        return RT_ERR_FORMAT;
+    }
+    m->entries = calloc(g->n_entries ? g->n_entries : 1, sizeof *m->entries);
+    if (!m->entries)
+        return RT_ERR_NOMEM;
+    for (size_t e = 0; e < g->n_entries; e++) {
+        const Graphc__EntryPoint *ep = g->entries[e];
+        if (!ep || !ep->name || !ep->name[0]) {
+            rt_errf(c->err, c->err_len, "entry point %zu has no name", e);
+            return RT_ERR_FORMAT;
+        }
+        for (size_t f = 0; f < e; f++)
+            if (strcmp(m->entries[f].name, ep->name) == 0) {
+                rt_errf(c->err, c->err_len, "entry point '%s' is defined twice", ep->name);
+                return RT_ERR_FORMAT;
+            }
+        rt_entry *en = &m->entries[m->n_entries++];
+        if (!(en->name = rt_strdup(ep->name)))
+            return RT_ERR_NOMEM;
+        if ((st = check_ids(c, ep->feeds, ep->n_feeds, "entry point feed")) ||
+            (st = check_ids(c, ep->fetches, ep->n_fetches, "entry point fetch")))
+            return st;
+        if (ep->n_feeds > GB_MAX_COUNT || ep->n_fetches > GB_MAX_COUNT || ep->n_updates > GB_MAX_COUNT) {
+            rt_errf(c->err, c->err_len, "entry point '%s': too many feeds, fetches or updates", ep->name);
+            return RT_ERR_FORMAT;
+        }
+        for (size_t i = 0; i < ep->n_feeds; i++)
+            if (m->values[ep->feeds[i]].kind != RT_VK_INPUT) {
+                rt_errf(c->err, c->err_len, "entry point '%s': feed %zu is value %u, not an input", ep->name, i,
+                        ep->feeds[i]);
+                return RT_ERR_FORMAT;
+            }
+        if ((st = copy_ids(&en->feeds, ep->feeds, ep->n_feeds)) ||
+            (st = copy_ids(&en->fetches, ep->fetches, ep->n_fetches)))
+            return st;
+        en->n_feeds = (int)ep->n_feeds;
+        en->n_fetches = (int)ep->n_fetches;
+        en->upd_target = malloc(sizeof(int) * (ep->n_updates ? ep->n_updates : 1));
+        en->upd_value = malloc(sizeof(int) * (ep->n_updates ? ep->n_updates : 1));
+        if (!en->upd_target || !en->upd_value)
+            return RT_ERR_NOMEM;
+        for (size_t i = 0; i < ep->n_updates; i++) {
+            const Graphc__Update *u = ep->updates[i];
+            if (!u || u->target >= (uint32_t)m->n_values || u->value >= (uint32_t)m->n_values) {
+                rt_errf(c->err, c->err_len, "entry point '%s': update %zu refers to a value out of range "
+                        "(the graph has %d values)", ep->name, i, m->n_values);
+                return RT_ERR_FORMAT;
+            }
+            const rt_value *t = &m->values[u->target], *v = &m->values[u->value];
+            if (t->kind != RT_VK_PARAM) {
+                rt_errf(c->err, c->err_len, "entry point '%s': update %zu targets value '%s', which is not a param",
+                        ep->name, i, t->name);
+                return RT_ERR_FORMAT;
+            }
+            if (!op_type_eq(&t->type, &v->type)) {
+                char a[256], b[256];
+                rt_value_type_str(m, &t->type, a, sizeof a);
+                rt_value_type_str(m, &v->type, b, sizeof b);
+                rt_errf(c->err, c->err_len, "entry point '%s': update %zu writes '%s' (%s) into param '%s' (%s)",
+                        ep->name, i, v->name, b, t->name, a);
+                return RT_ERR_FORMAT;
+            }
+            for (size_t j = 0; j < i; j++)
+                if (ep->updates[j]->target == u->target) {
+                    rt_errf(c->err, c->err_len, "entry point '%s': param '%s' is updated twice", ep->name, t->name);
+                    return RT_ERR_FORMAT;
+                }
+            en->upd_target[i] = (int)u->target;
+            en->upd_value[i] = (int)u->value;
+            en->n_updates++;
+        }
+    }
+    return RT_OK;
+}
+
 /* The static memory plan: structure here (counts, ids, one entry per node
  * value, no negative numbers), then rt_mplan_check (plan.c) for bounds and
  * overlaps at every value of the symbol. */
@@ -664,14 +758,8 @@ static rt_status conv_graph(conv *c, const Graphc__Graph *g)
             return RT_ERR_FORMAT;
         }
     }
-    for (size_t e = 0; e < g->n_entries; e++) {
-        const Graphc__EntryPoint *ep = g->entries[e];
-        if (!ep)
-            continue;
-        if ((st = check_ids(c, ep->feeds, ep->n_feeds, "entry point feed")) ||
-            (st = check_ids(c, ep->fetches, ep->n_fetches, "entry point fetch")))
-            return st;
-    }
+    if ((st = conv_entries(c, g)))
+        return st;
     if (g->plan && g->plan->n_value_ids && (st = conv_plan(c, g->plan)))
         return st;
     /* the inputs and params, in value order */
@@ -715,6 +803,14 @@ void rt_model_free(rt_model *m)
     free(m->hash);
     free(m->mplan);
     free(m->mplan_blocks);
+    for (int i = 0; i < m->n_entries && m->entries; i++) {
+        free(m->entries[i].name);
+        free(m->entries[i].feeds);
+        free(m->entries[i].fetches);
+        free(m->entries[i].upd_target);
+        free(m->entries[i].upd_value);
+    }
+    free(m->entries);
     free(m);
 }
 

@@ -55,6 +55,16 @@ typedef struct rt_mem_block {
     int start, end;
 } rt_mem_block;
 
+/* A validated entry point (predict, train, grad, apply): after the nodes the
+ * fetches and update values need ran, each update value is copied into its
+ * target param's storage in the session. */
+typedef struct rt_entry {
+    char *name;
+    int n_feeds, n_fetches, n_updates;
+    int *feeds, *fetches;       /* value ids (owned) */
+    int *upd_target, *upd_value;/* value ids (owned): params; same-typed values */
+} rt_entry;
+
 struct rt_model {
     char *name, *producer;
     int n_syms;
@@ -67,6 +77,8 @@ struct rt_model {
     int *outputs;               /* value ids of Graph.outputs */
     int *inputs;                /* value ids of the VK_INPUT values, in value order */
     int *params;                /* value ids of the VK_PARAM values, in value order */
+    int n_entries;
+    rt_entry *entries;          /* the binary's entry points (training graphs) */
     int *hash;                  /* open-addressing table name -> value id (-1 empty) */
     size_t hash_cap;            /* a power of two */
     /* the static memory plan of the binary, validated (NULL: none) */

@@ -288,23 +288,33 @@ static int plan_matches(const rt_session *s, int n_fetches)
     return memcmp(s->plan_fetch, s->fetch_ids, sizeof(int) * (size_t)n_fetches) == 0;
 }
 
-rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_names,
-                         const rt_tensor *feeds, int n_fetches, const char *const *fetch_names,
-                         rt_tensor *fetches)
+/* The run of rt_session_run (e NULL) and rt_session_run_entry: with an
+ * entry, fetch_names NULL means the entry's fetches, and the entry's update
+ * values are computed too (kept to the end of the run like fetches) and
+ * then copied into their params. */
+static rt_status run_core(rt_session *s, const rt_entry *e, int n_feeds, const char *const *feed_names,
+                          const rt_tensor *feeds, int n_fetches, const char *const *fetch_names,
+                          rt_tensor *fetches)
 {
-    if (!s)
-        return RT_ERR_ARG;
     const rt_model *m = s->m;
     rt_status st;
     char list[512], where[320];
+    int by_entry = e && !fetch_names;
+    if (by_entry)
+        n_fetches = e->n_fetches;
+    int n_upd = e ? e->n_updates : 0;
     if (n_feeds < 0 || n_fetches < 0 || (n_feeds && (!feed_names || !feeds))
-        || (n_fetches && (!fetch_names || !fetches)))
+        || (n_fetches && ((!fetch_names && !by_entry) || !fetches)))
         return fail(s, RT_ERR_ARG, "rt_session_run: bad feed or fetch arrays");
-    if (grow_ints(&s->fetch_ids, &s->fetch_cap, n_fetches))
+    if (grow_ints(&s->fetch_ids, &s->fetch_cap, n_fetches + n_upd))
         return fail(s, RT_ERR_NOMEM, "out of memory");
 
-    /* fetches: graph outputs, or any node value by name */
-    for (int i = 0; i < n_fetches; i++) {
+    /* fetches: graph outputs, or any node value by name; an entry's own */
+    for (int i = 0; i < n_fetches && by_entry; i++)
+        s->fetch_ids[i] = e->fetches[i];
+    for (int i = 0; i < n_upd; i++)
+        s->fetch_ids[n_fetches + i] = e->upd_value[i];
+    for (int i = 0; i < n_fetches && !by_entry; i++) {
         const char *nm = fetch_names[i] ? fetch_names[i] : "";
         int v = rt_model_find_value(m, nm);
         if (v < 0 || (!is_output(m, v) && m->values[v].kind != RT_VK_NODE)) {
@@ -318,7 +328,8 @@ rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_nam
         }
         s->fetch_ids[i] = v;
     }
-    rt_model_mark_needed(m, n_fetches, s->fetch_ids, s->needed, s->node_needed);
+    int n_all = n_fetches + n_upd;
+    rt_model_mark_needed(m, n_all, s->fetch_ids, s->needed, s->node_needed);
 
     /* feeds: by input name */
     for (int i = 0; i < m->n_inputs; i++)
@@ -353,21 +364,24 @@ rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_nam
     for (int i = 0; i < m->n_inputs; i++) {
         int v = m->inputs[i];
         if (s->needed[v] && s->feed_of_input[i] < 0) {
-            const char *who = fetch_needing(s, n_fetches, fetch_names, v);
+            const char *who = fetch_names ? fetch_needing(s, n_fetches, fetch_names, v) : NULL;
+            if (e)
+                return fail(s, RT_ERR_ARG, "input '%s' is needed by entry '%s'%s%s%s but was not fed",
+                            m->values[v].name, e->name, who ? " (fetch '" : "", who ? who : "", who ? "')" : "");
             return fail(s, RT_ERR_ARG, "input '%s' is needed by fetch '%s' but was not fed",
                         m->values[v].name, who ? who : "?");
         }
     }
 
     /* (re)plan when the sizes or the fetches changed */
-    if (!plan_matches(s, n_fetches)) {
-        if (grow_ints(&s->plan_fetch, &s->plan_fetch_cap, n_fetches))
+    if (!plan_matches(s, n_all)) {
+        if (grow_ints(&s->plan_fetch, &s->plan_fetch_cap, n_all))
             return fail(s, RT_ERR_NOMEM, "out of memory");
-        if ((st = rt_plan(s, n_fetches, s->fetch_ids)))
+        if ((st = rt_plan(s, n_all, s->fetch_ids)))
             return st;
         memcpy(s->plan_syms, s->syms, sizeof(int64_t) * (size_t)m->n_syms);
-        memcpy(s->plan_fetch, s->fetch_ids, sizeof(int) * (size_t)n_fetches);
-        s->plan_n_fetch = n_fetches;
+        memcpy(s->plan_fetch, s->fetch_ids, sizeof(int) * (size_t)n_all);
+        s->plan_n_fetch = n_all;
     }
     for (int i = 0; i < m->n_inputs; i++) {
         int f = s->feed_of_input[i], v = m->inputs[i];
@@ -404,6 +418,16 @@ rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_nam
             return fail(s, RT_ERR_KERNEL, "%s: %s", where, ctx.err[0] ? ctx.err : "kernel failed");
         }
     }
+    /* updates: every value was computed from this run's state; now assign
+     * (a value that is itself a param is read before any write lands only
+     * when it is not an earlier target: graphc never emits that) */
+    for (int i = 0; i < n_upd; i++) {
+        int tv = e->upd_target[i], uv = e->upd_value[i];
+        const rt_slot *src = &s->slots[uv];
+        void *dst = s->const_ptr[tv];
+        if (src->t.data != dst && src->nbytes)
+            memmove(dst, src->t.data, src->nbytes);
+    }
     for (int i = 0; i < n_fetches; i++) {
         const op_tensor *t = &s->slots[s->fetch_ids[i]].t;
         memset(&fetches[i], 0, sizeof fetches[i]);
@@ -414,4 +438,54 @@ rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_nam
         fetches[i].data = t->data;
     }
     return RT_OK;
+}
+
+rt_status rt_session_run(rt_session *s, int n_feeds, const char *const *feed_names,
+                         const rt_tensor *feeds, int n_fetches, const char *const *fetch_names,
+                         rt_tensor *fetches)
+{
+    if (!s)
+        return RT_ERR_ARG;
+    return run_core(s, NULL, n_feeds, feed_names, feeds, n_fetches, fetch_names, fetches);
+}
+
+static const rt_entry *find_entry(const rt_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_entries && name; i++)
+        if (strcmp(m->entries[i].name, name) == 0)
+            return &m->entries[i];
+    return NULL;
+}
+
+rt_status rt_session_run_entry(rt_session *s, const char *entry, int n_feeds, const char *const *feed_names,
+                               const rt_tensor *feeds, int n_fetches, const char *const *fetch_names,
+                               rt_tensor *fetches)
+{
+    if (!s)
+        return RT_ERR_ARG;
+    const rt_entry *e = find_entry(s->m, entry);
+    if (!e) {
+        char list[512];
+        size_t used = 0;
+        list[0] = 0;
+        for (int i = 0; i < s->m->n_entries && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", s->m->entries[i].name);
+        return fail(s, RT_ERR_ARG, "no entry point '%s' (the binary has: %s)", entry ? entry : "(null)",
+                    s->m->n_entries ? list : "none; compile a graph with a 'train' statement");
+    }
+    return run_core(s, e, n_feeds, feed_names, feeds, fetch_names ? n_fetches : e->n_fetches, fetch_names,
+                    fetches);
+}
+
+int rt_model_n_entries(const rt_model *m) { return m ? m->n_entries : 0; }
+
+const char *rt_model_entry_name(const rt_model *m, int i)
+{
+    return m && i >= 0 && i < m->n_entries ? m->entries[i].name : NULL;
+}
+
+int rt_model_entry_n_fetches(const rt_model *m, const char *entry)
+{
+    const rt_entry *e = m ? find_entry(m, entry) : NULL;
+    return e ? e->n_fetches : -1;
 }
