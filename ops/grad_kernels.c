@@ -18,74 +18,15 @@ static void tstr(const op_type *t, char *buf) { op_type_str(t, NULL, buf, TSTR_L
 static int nthreads(const op_ctx *ctx) { return ctx->n_threads > 0 ? ctx->n_threads : 1; }
 static int is_float(op_dtype t) { return t == OP_F32 || t == OP_F64; }
 
-/* n_in inputs and 1 output; every input a valid type (dtype, rank, dims >= 0). */
-static int check_inputs(const char *op, const op_type *in, int n_in, int want_in, int n_out,
-                        char *err, size_t err_len)
-{
-    if (n_in != want_in || !in || n_out != 1) {
-        op_set_err(err, err_len, "%s: expects %d inputs and 1 output, got %d and %d", op, want_in,
-                   n_in, n_out);
-        return -1;
-    }
-    for (int i = 0; i < n_in; i++) {
-        if (op_dtype_size(in[i].dtype) == 0 || in[i].rank < 0 || in[i].rank > OP_MAX_RANK) {
-            op_set_err(err, err_len, "%s: input %d has an invalid dtype or rank", op, i);
-            return -1;
-        }
-        for (int d = 0; d < in[i].rank; d++)
-            if (in[i].dims[d].coef < 0) {
-                char s[TSTR_LEN];
-                tstr(&in[i], s);
-                op_set_err(err, err_len, "%s: input %d %s has a negative dim", op, i, s);
-                return -1;
-            }
-    }
-    return 0;
-}
-
-/* Re-runs the inference rule on the concrete tensors a kernel got and
- * checks the output against it: a kernel trusts nothing about its caller. */
-static int kernel_check(op_ctx *ctx, op_infer_fn infer, const char *op, const op_attr *attrs,
-                        const op_tensor *in, int n_in, const op_tensor *out, int n_out)
-{
-    op_type ti[4], to;
-    if (n_in < 1 || n_in > 4 || n_out != 1 || !in || !out) {
-        op_set_err(ctx->err, sizeof ctx->err, "%s: bad tensor counts (%d in, %d out)", op, n_in, n_out);
-        return -1;
-    }
-    for (int i = 0; i <= n_in; i++) {
-        const op_tensor *t = i < n_in ? &in[i] : &out[0];
-        if (t->rank < 0 || t->rank > OP_MAX_RANK || op_tensor_numel(t) < 0) {
-            op_set_err(ctx->err, sizeof ctx->err, "%s: tensor %d has a bad shape", op, i);
-            return -1;
-        }
-        if (!t->data && op_tensor_numel(t) > 0) {
-            op_set_err(ctx->err, sizeof ctx->err, "%s: tensor %d has no data", op, i);
-            return -1;
-        }
-        if (i < n_in)
-            op_type_from_tensor(t, &ti[i]);
-    }
-    if (infer(attrs, ti, n_in, &to, 1, ctx->err, sizeof ctx->err))
-        return -1;
-    op_type got;
-    op_type_from_tensor(&out[0], &got);
-    if (!op_type_eq(&got, &to)) {
-        char a[TSTR_LEN], b[TSTR_LEN];
-        tstr(&got, a);
-        tstr(&to, b);
-        op_set_err(ctx->err, sizeof ctx->err, "%s: output is %s, expected %s", op, a, b);
-        return -1;
-    }
-    return 0;
-}
+/* The most inputs a kernel here takes (op_kernel_check). */
+#define MAX_IN 4
 
 /* ================================================================== */
 /* reshape_as, expand_as, sum_to                                       */
 
 OP_INFER(op_infer_reshape_as)
 {
-    if (check_inputs("reshape_as", in, n_in, 2, n_out, err, err_len))
+    if (op_check_inputs("reshape_as", in, n_in, 2, n_out, err, err_len))
         return -1;
     op_dim a, b;
     char sx[TSTR_LEN], sr[TSTR_LEN];
@@ -110,14 +51,14 @@ OP_INFER(op_infer_reshape_as)
  * only its shape. Any dtype; may run in place. */
 OP_KERNEL(op_cpu_reshape_as)
 {
-    if (kernel_check(ctx, op_infer_reshape_as, "reshape_as", attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, op_infer_reshape_as, "reshape_as", attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     return op_cpu_reshape(ctx, attrs, in, 1, out, 1);
 }
 
 OP_INFER(op_infer_expand_as)
 {
-    if (check_inputs("expand_as", in, n_in, 2, n_out, err, err_len))
+    if (op_check_inputs("expand_as", in, n_in, 2, n_out, err, err_len))
         return -1;
     op_type o;
     char tmp[8];
@@ -140,7 +81,7 @@ OP_INFER(op_infer_expand_as)
  * shape; ref gives only its shape. Any dtype. */
 OP_KERNEL(op_cpu_expand_as)
 {
-    if (kernel_check(ctx, op_infer_expand_as, "expand_as", attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, op_infer_expand_as, "expand_as", attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     op_attr a[OP_MAX_ATTRS];
     op_attrs_default(OP_EXPAND, a);
@@ -152,7 +93,7 @@ OP_KERNEL(op_cpu_expand_as)
 
 OP_INFER(op_infer_sum_to)
 {
-    if (check_inputs("sum_to", in, n_in, 2, n_out, err, err_len))
+    if (op_check_inputs("sum_to", in, n_in, 2, n_out, err, err_len))
         return -1;
     const op_type *x = &in[0], *r = &in[1];
     char sx[TSTR_LEN], sr[TSTR_LEN];
@@ -182,7 +123,7 @@ OP_INFER(op_infer_sum_to)
  * its shape. Sums as the sum op (f32 accumulates in double). */
 OP_KERNEL(op_cpu_sum_to)
 {
-    if (kernel_check(ctx, op_infer_sum_to, "sum_to", attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, op_infer_sum_to, "sum_to", attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     const op_tensor *x = &in[0];
     int lead = x->rank - out[0].rank;
@@ -207,7 +148,7 @@ OP_KERNEL(op_cpu_sum_to)
 
 OP_INFER(op_infer_gelu_grad)
 {
-    if (check_inputs("gelu_grad", in, n_in, 2, n_out, err, err_len))
+    if (op_check_inputs("gelu_grad", in, n_in, 2, n_out, err, err_len))
         return -1;
     if (!attrs || (attrs[0].i != 0 && attrs[0].i != 1)) {
         op_set_err(err, err_len, "gelu_grad: approximate must be 0 or 1");
@@ -241,7 +182,7 @@ static double gelu_deriv(double x, int tanh_mode)
  * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 OP_KERNEL(op_cpu_gelu_grad)
 {
-    if (kernel_check(ctx, op_infer_gelu_grad, "gelu_grad", attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, op_infer_gelu_grad, "gelu_grad", attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     int64_t n = op_tensor_numel(&in[0]);
     int tm = (int)attrs[0].i, nt = nthreads(ctx);
@@ -312,7 +253,7 @@ static int conv_match(const char *op, const op_attr *attrs, const op_type *x, co
 OP_INFER(op_infer_conv2d_backward_data)
 {
     const char *op = "conv2d_backward_data";
-    if (check_inputs(op, in, n_in, 2, n_out, err, err_len) ||
+    if (op_check_inputs(op, in, n_in, 2, n_out, err, err_len) ||
         hw_attr(&attrs[4], op, "input_hw", err, err_len))
         return -1;
     const op_type *gy = &in[0], *w = &in[1];
@@ -337,7 +278,7 @@ OP_INFER(op_infer_conv2d_backward_data)
 OP_INFER(op_infer_conv2d_backward_filter)
 {
     const char *op = "conv2d_backward_filter";
-    if (check_inputs(op, in, n_in, 2, n_out, err, err_len) ||
+    if (op_check_inputs(op, in, n_in, 2, n_out, err, err_len) ||
         hw_attr(&attrs[4], op, "kernel", err, err_len))
         return -1;
     const op_type *x = &in[0], *gy = &in[1];
@@ -466,7 +407,7 @@ static float *col_buffer(op_ctx *ctx, const cgeo *g, const char *op)
 OP_KERNEL(op_cpu_conv2d_backward_data)
 {
     const char *op = "conv2d_backward_data";
-    if (kernel_check(ctx, op_infer_conv2d_backward_data, op, attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, op_infer_conv2d_backward_data, op, attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     cgeo g;
     cgeo_fill(&g, attrs, out[0].dims, in[1].dims, in[0].dims);
@@ -505,7 +446,7 @@ OP_KERNEL(op_cpu_conv2d_backward_data)
 OP_KERNEL(op_cpu_conv2d_backward_filter)
 {
     const char *op = "conv2d_backward_filter";
-    if (kernel_check(ctx, op_infer_conv2d_backward_filter, op, attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, op_infer_conv2d_backward_filter, op, attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     cgeo g;
     cgeo_fill(&g, attrs, in[0].dims, out[0].dims, in[1].dims);
@@ -548,7 +489,7 @@ typedef struct pgeo {
 static int pool_match(const char *op, const op_attr *attrs, const op_type *in, int n_in, op_type *out,
                       int n_out, char *err, size_t err_len)
 {
-    if (check_inputs(op, in, n_in, 2, n_out, err, err_len))
+    if (op_check_inputs(op, in, n_in, 2, n_out, err, err_len))
         return -1;
     op_type y;
     char msg[OP_ERR_LEN];
@@ -649,7 +590,7 @@ DEFINE_POOL_GRAD(double, f64)
 static int pool_grad_run(op_ctx *ctx, op_infer_fn infer, const char *op, const op_attr *attrs,
                          const op_tensor *in, int n_in, op_tensor *out, int n_out, int mode)
 {
-    if (kernel_check(ctx, infer, op, attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, infer, op, attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     pgeo g;
     pgeo_fill(&g, attrs, &in[0], &in[1]);
@@ -686,7 +627,7 @@ OP_KERNEL(op_cpu_avg_pool2d_grad)
 
 OP_INFER(op_infer_gather_grad)
 {
-    if (check_inputs("gather_grad", in, n_in, 3, n_out, err, err_len))
+    if (op_check_inputs("gather_grad", in, n_in, 3, n_out, err, err_len))
         return -1;
     const op_type *gy = &in[0], *ref = &in[2];
     char sg[TSTR_LEN], sr[TSTR_LEN];
@@ -738,7 +679,7 @@ DEFINE_SCATTER(double, f64)
  * shape. f32/f64. */
 OP_KERNEL(op_cpu_gather_grad)
 {
-    if (kernel_check(ctx, op_infer_gather_grad, "gather_grad", attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, op_infer_gather_grad, "gather_grad", attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     const op_tensor *ix = &in[1], *ref = &in[2];
     int ax = op_axis(attrs[0].i, ref->rank);

@@ -67,6 +67,18 @@ OP_KERNEL(op_cpu_global_avg_pool); OP_KERNEL(op_cpu_batch_norm);
 OP_KERNEL(op_cpu_layer_norm);
 OP_WORKSPACE(op_ws_conv2d);
 
+/* ops/kernel_check.c: checks shared by the ops of ops/loss.c and
+ * ops/grad_kernels.c. */
+/* Inference side: n_in == want inputs and 1 output, each input a valid type
+ * (known dtype, rank in range, no negative dim). -1 with a message in err. */
+int op_check_inputs(const char *op, const op_type *in, int n_in, int want, int n_out, char *err,
+                    size_t err_len);
+/* Kernel side: 1 to max_in inputs and one output, each tensor with a valid
+ * shape and data; runs infer on the inputs' concrete types and checks the
+ * output's type against it. -1 with a message in ctx->err. */
+int op_kernel_check(op_ctx *ctx, op_infer_fn infer, const char *op, const op_attr *attrs,
+                    const op_tensor *in, int n_in, const op_tensor *out, int n_out, int max_in);
+
 /* ops/fused.c: fused_elementwise (program in attributes prog..prog3) */
 OP_INFER(op_infer_fused_elementwise);
 OP_KERNEL(op_cpu_fused_elementwise);

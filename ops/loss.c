@@ -28,23 +28,8 @@ static int is_float(op_dtype t) { return t == OP_F32 || t == OP_F64; }
 static int check_common(const char *op, const op_attr *attrs, const op_type *in, int n_in, int want,
                         int n_out, char *err, size_t err_len)
 {
-    if (n_in != want || !in || n_out != 1) {
-        op_set_err(err, err_len, "%s: expects %d inputs and 1 output, got %d and %d", op, want, n_in, n_out);
+    if (op_check_inputs(op, in, n_in, want, n_out, err, err_len))
         return -1;
-    }
-    for (int i = 0; i < n_in; i++) {
-        if (op_dtype_size(in[i].dtype) == 0 || in[i].rank < 0 || in[i].rank > OP_MAX_RANK) {
-            op_set_err(err, err_len, "%s: input %d has an invalid dtype or rank", op, i);
-            return -1;
-        }
-        for (int d = 0; d < in[i].rank; d++)
-            if (in[i].dims[d].coef < 0) {
-                char s[TSTR_LEN];
-                tstr(&in[i], s);
-                op_set_err(err, err_len, "%s: input %d %s has a negative dim", op, i, s);
-                return -1;
-            }
-    }
     if (!attrs || attrs[0].i < OP_LOSS_NONE || attrs[0].i > OP_LOSS_SUM) {
         op_set_err(err, err_len, "%s: reduction must be 0 (\"none\"), 1 (\"mean\") or 2 (\"sum\"), got %lld", op,
                    attrs ? (long long)attrs[0].i : -1LL);
@@ -61,42 +46,8 @@ static void reduced_type(const op_type *per_elem, int64_t reduction, op_type *ou
         out->rank = 0;
 }
 
-/* Re-runs the inference rule on the concrete tensors a kernel got and
- * checks the output against it: a kernel trusts nothing about its caller. */
-static int kernel_check(op_ctx *ctx, op_infer_fn infer, const char *op, const op_attr *attrs,
-                        const op_tensor *in, int n_in, const op_tensor *out, int n_out)
-{
-    op_type ti[3], to;
-    if (n_in < 1 || n_in > 3 || n_out != 1 || !in || !out) {
-        op_set_err(ctx->err, sizeof ctx->err, "%s: bad tensor counts (%d in, %d out)", op, n_in, n_out);
-        return -1;
-    }
-    for (int i = 0; i <= n_in; i++) {
-        const op_tensor *t = i < n_in ? &in[i] : &out[0];
-        if (t->rank < 0 || t->rank > OP_MAX_RANK || op_tensor_numel(t) < 0) {
-            op_set_err(ctx->err, sizeof ctx->err, "%s: tensor %d has a bad shape", op, i);
-            return -1;
-        }
-        if (!t->data && op_tensor_numel(t) > 0) {
-            op_set_err(ctx->err, sizeof ctx->err, "%s: tensor %d has no data", op, i);
-            return -1;
-        }
-        if (i < n_in)
-            op_type_from_tensor(t, &ti[i]);
-    }
-    if (infer(attrs, ti, n_in, &to, 1, ctx->err, sizeof ctx->err))
-        return -1;
-    op_type got;
-    op_type_from_tensor(&out[0], &got);
-    if (!op_type_eq(&got, &to)) {
-        char a[TSTR_LEN], b[TSTR_LEN];
-        tstr(&got, a);
-        tstr(&to, b);
-        op_set_err(ctx->err, sizeof ctx->err, "%s: output is %s, expected %s", op, a, b);
-        return -1;
-    }
-    return 0;
-}
+/* The most inputs a loss kernel takes (op_kernel_check). */
+#define MAX_IN 3
 
 /* The scratch a reducing kernel needs: `need` bytes, else an error. */
 static double *scratch(op_ctx *ctx, const char *op, size_t need)
@@ -266,7 +217,7 @@ DEFINE_CE(double, f64)
 OP_KERNEL(op_cpu_softmax_cross_entropy)
 {
     const char *op = "softmax_cross_entropy";
-    if (kernel_check(ctx, op_infer_softmax_cross_entropy, op, attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, op_infer_softmax_cross_entropy, op, attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     const op_tensor *x = &in[0], *lab = &in[1];
     int64_t N = x->dims[0], C = x->dims[1], red = attrs[0].i;
@@ -294,7 +245,8 @@ OP_KERNEL(op_cpu_softmax_cross_entropy)
 OP_KERNEL(op_cpu_softmax_cross_entropy_grad)
 {
     const char *op = "softmax_cross_entropy_grad";
-    if (kernel_check(ctx, op_infer_softmax_cross_entropy_grad, op, attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, op_infer_softmax_cross_entropy_grad, op, attrs, in, n_in, out, n_out,
+                        MAX_IN))
         return -1;
     const op_tensor *x = &in[0], *lab = &in[1];
     int64_t N = x->dims[0], C = x->dims[1];
@@ -386,7 +338,7 @@ DEFINE_PAIR(double, f64, mse, mse1)
 static int pair_run(op_ctx *ctx, const char *op, op_infer_fn infer, int is_bce, const op_attr *attrs,
                     const op_tensor *in, int n_in, op_tensor *out, int n_out)
 {
-    if (kernel_check(ctx, infer, op, attrs, in, n_in, out, n_out))
+    if (op_kernel_check(ctx, infer, op, attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
     int64_t n = op_tensor_numel(&in[0]), red = attrs[0].i, nb = (n + SUM_BLOCK - 1) / SUM_BLOCK;
     double *part = NULL;

@@ -7,6 +7,7 @@
  * first byte is copied, so a failed restore leaves the session unchanged. */
 #include "rt_internal.h"
 #include "rt_io.h"
+#include "rt_pb.h"
 #include "checkpoint.pb-c.h"
 
 #include <errno.h>
@@ -56,45 +57,6 @@ static uint32_t crc_update(uint32_t crc, const void *p, size_t n)
 }
 
 /* ---- reading ---- */
-
-/* The same memory-limiting allocator as the loader: a corrupt length can
- * not make protobuf-c allocate without bound, and "no memory" is told from
- * "corrupt". */
-typedef struct lim_alloc {
-    size_t used, limit;
-    int failed;
-} lim_alloc;
-
-#define LA_HDR 16
-
-static void *la_alloc(void *ud, size_t n)
-{
-    lim_alloc *a = ud;
-    if (n > a->limit - a->used || n > SIZE_MAX - LA_HDR) {
-        a->failed = 1;
-        return NULL;
-    }
-    unsigned char *p = malloc(n + LA_HDR);
-    if (!p) {
-        a->failed = 1;
-        return NULL;
-    }
-    memcpy(p, &n, sizeof n);
-    a->used += n;
-    return p + LA_HDR;
-}
-
-static void la_free(void *ud, void *ptr)
-{
-    lim_alloc *a = ud;
-    if (!ptr)
-        return;
-    unsigned char *p = (unsigned char *)ptr - LA_HDR;
-    size_t n;
-    memcpy(&n, p, sizeof n);
-    a->used -= n;
-    free(p);
-}
 
 /* Reads a varint at *pos; -1 when it runs past end or is over 10 bytes. */
 static int read_varint(const uint8_t *b, size_t end, size_t *pos, uint64_t *out)
@@ -357,10 +319,11 @@ rt_status rt_checkpoint_load_buffer(const void *buf, size_t len, rt_checkpoint *
     rt_status st = check_crc(body, n, err, err_len);
     if (st)
         return st;
-    lim_alloc la = { 0, 0, 0 };
-    la.limit = n > (SIZE_MAX - (64u << 20)) / 64 ? SIZE_MAX : n * 64 + (64u << 20);
-    ProtobufCAllocator alloc = { la_alloc, la_free, &la };
-    Graphc__Checkpoint *pc = graphc__checkpoint__unpack(&alloc, n, body);
+    /* the loader's memory-limiting allocator: a corrupt length can not make
+     * protobuf-c allocate without bound */
+    rt_pb_alloc la;
+    rt_pb_alloc_init(&la, n);
+    Graphc__Checkpoint *pc = graphc__checkpoint__unpack(&la.base, n, body);
     if (!pc) {
         if (la.failed) {
             rt_errf(err, err_len, "out of memory unpacking the checkpoint (%zu bytes)", len);
@@ -371,7 +334,7 @@ rt_status rt_checkpoint_load_buffer(const void *buf, size_t len, rt_checkpoint *
     }
     rt_checkpoint *c = calloc(1, sizeof *c);
     st = c ? ck_convert(c, pc, err, err_len) : RT_ERR_NOMEM;
-    graphc__checkpoint__free_unpacked(pc, &alloc);
+    graphc__checkpoint__free_unpacked(pc, &la.base);
     if (st) {
         if (st == RT_ERR_NOMEM)
             rt_errf(err, err_len, "out of memory reading the checkpoint");
@@ -391,44 +354,15 @@ rt_status rt_checkpoint_load_file(const char *path, rt_checkpoint **out, char *e
         return RT_ERR_ARG;
     }
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        rt_errf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return RT_ERR_IO;
-    }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rt_errf(err, err_len, "%s: not a regular file", path);
-        fclose(f);
-        return RT_ERR_IO;
-    }
-    if ((uint64_t)sb.st_size > SIZE_MAX - 1) {
-        rt_errf(err, err_len, "%s: too large", path);
-        fclose(f);
-        return RT_ERR_NOMEM;
-    }
-    size_t len = (size_t)sb.st_size;
-    unsigned char *buf = malloc(len ? len : 1);
-    if (!buf) {
-        rt_errf(err, err_len, "%s: out of memory reading %zu bytes", path, len);
-        fclose(f);
-        return RT_ERR_NOMEM;
-    }
-    size_t got = fread(buf, 1, len, f);
-    int rerr = ferror(f);
-    fclose(f);
-    if (got != len || rerr) {
-        rt_errf(err, err_len, "%s: read error (%zu of %zu bytes)", path, got, len);
-        free(buf);
-        return RT_ERR_IO;
-    }
-    rt_status st = rt_checkpoint_load_buffer(buf, len, out, err, err_len);
+    unsigned char *buf;
+    size_t len;
+    rt_status st = rt_read_file(path, UINT64_MAX, "a checkpoint", &buf, &len, err, err_len);
+    if (st != RT_OK)
+        return st;
+    st = rt_checkpoint_load_buffer(buf, len, out, err, err_len);
     free(buf);
-    if (st != RT_OK && err && err_len) {
-        char tmp[RT_ERR_MAX];
-        snprintf(tmp, sizeof tmp, "%s: %s", path, err);
-        snprintf(err, err_len, "%s", tmp);
-    }
+    if (st != RT_OK)
+        rt_err_prefix(err, err_len, path);
     return st;
 }
 

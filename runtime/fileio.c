@@ -1,7 +1,8 @@
 /* runtime/fileio.c -- atomic file writes (rt_io.h): temp file in the same
  * directory (O_EXCL, so two writers never share one), write, fsync, close,
  * rename over the destination, fsync of the directory. A failure at any
- * step removes the temp file and leaves the destination as it was. */
+ * step removes the temp file and leaves the destination as it was. And the
+ * whole-file read the loader and the checkpoint reader start with. */
 #include "rt_io.h"
 #include "rt_internal.h"
 
@@ -102,9 +103,7 @@ void rt_afile_abort(rt_afile *f)
     afile_release(f);
 }
 
-/* fsync of the directory that holds path, so the rename survives a crash
- * (best effort: some file systems refuse to fsync a directory). */
-static void fsync_dir(const char *path)
+void rt_fsync_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
     char dir[4096];
@@ -156,7 +155,7 @@ rt_status rt_afile_commit(rt_afile *f, char *err, size_t err_len)
         rt_afile_abort(f);
         return RT_ERR_IO;
     }
-    fsync_dir(f->path);
+    rt_fsync_dir(f->path);
     afile_release(f);
     return RT_OK;
 }
@@ -175,4 +174,51 @@ rt_status rt_file_write_atomic(const char *path, const void *buf, size_t len, ch
         return st;
     rt_afile_write(&f, buf, len);
     return rt_afile_commit(&f, err, err_len);
+}
+
+rt_status rt_read_file(const char *path, uint64_t max_bytes, const char *what, unsigned char **buf,
+                       size_t *len, char *err, size_t err_len)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        rt_errf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        return RT_ERR_IO;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        rt_errf(err, err_len, "%s: not a regular file", path);
+        fclose(f);
+        return RT_ERR_IO;
+    }
+    if ((uint64_t)sb.st_size > max_bytes) {
+        rt_errf(err, err_len, "%s: %lld bytes is too large for %s", path, (long long)sb.st_size,
+                what ? what : "this reader");
+        fclose(f);
+        return RT_ERR_FORMAT;
+    }
+    if ((uint64_t)sb.st_size > SIZE_MAX - 1) {
+        rt_errf(err, err_len, "%s: too large", path);
+        fclose(f);
+        return RT_ERR_NOMEM;
+    }
+    size_t n = (size_t)sb.st_size;
+    unsigned char *p = malloc(n ? n : 1);
+    if (!p) {
+        rt_errf(err, err_len, "%s: out of memory reading %zu bytes", path, n);
+        fclose(f);
+        return RT_ERR_NOMEM;
+    }
+    size_t got = fread(p, 1, n, f);
+    int rerr = ferror(f);
+    fclose(f);
+    if (got != n || rerr) {
+        rt_errf(err, err_len, "%s: read error (%zu of %zu bytes)", path, got, n);
+        free(p);
+        return RT_ERR_IO;
+    }
+    *buf = p;
+    *len = n;
+    return RT_OK;
 }

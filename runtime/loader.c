@@ -4,6 +4,8 @@
  * node order, which rules out cycles, and each node's infer rule against its
  * stored output types). Any byte string gives a model or a message. */
 #include "rt_internal.h"
+#include "rt_io.h"
+#include "rt_pb.h"
 #include "graph.pb-c.h"
 
 #include <errno.h>
@@ -16,45 +18,6 @@
 #define GB_MAGIC_LEN 8
 #define GB_MAX_BYTES ((uint64_t)4 << 30) /* 4 GiB */
 #define GB_MAX_COUNT (1 << 28)            /* values, nodes, symbols */
-
-/* ---- an allocator for protobuf-c that keeps the unpacked message within a
- * multiple of the input size and tells "no memory" from "corrupt" ---- */
-
-typedef struct lim_alloc {
-    size_t used, limit;
-    int failed;
-} lim_alloc;
-
-#define LA_HDR 16
-
-static void *la_alloc(void *ud, size_t n)
-{
-    lim_alloc *a = ud;
-    if (n > a->limit - a->used || n > SIZE_MAX - LA_HDR) {
-        a->failed = 1;
-        return NULL;
-    }
-    unsigned char *p = malloc(n + LA_HDR);
-    if (!p) {
-        a->failed = 1;
-        return NULL;
-    }
-    memcpy(p, &n, sizeof n);
-    a->used += n;
-    return p + LA_HDR;
-}
-
-static void la_free(void *ud, void *ptr)
-{
-    lim_alloc *a = ud;
-    if (!ptr)
-        return;
-    unsigned char *p = (unsigned char *)ptr - LA_HDR;
-    size_t n;
-    memcpy(&n, p, sizeof n);
-    a->used -= n;
-    free(p);
-}
 
 /* ---- conversion ---- */
 
@@ -841,10 +804,9 @@ rt_status rt_model_load_buffer(const void *buf, size_t len, rt_model **out, char
         return RT_ERR_FORMAT;
     }
     size_t body = len - GB_MAGIC_LEN;
-    lim_alloc la = { 0, 0, 0 };
-    la.limit = body > (SIZE_MAX - (64u << 20)) / 64 ? SIZE_MAX : body * 64 + (64u << 20);
-    ProtobufCAllocator alloc = { la_alloc, la_free, &la };
-    Graphc__Graph *g = graphc__graph__unpack(&alloc, body, (const uint8_t *)buf + GB_MAGIC_LEN);
+    rt_pb_alloc la;
+    rt_pb_alloc_init(&la, body);
+    Graphc__Graph *g = graphc__graph__unpack(&la.base, body, (const uint8_t *)buf + GB_MAGIC_LEN);
     if (!g) {
         if (la.failed) {
             rt_errf(err, err_len, "out of memory unpacking the graph binary (%zu bytes)", len);
@@ -856,7 +818,7 @@ rt_status rt_model_load_buffer(const void *buf, size_t len, rt_model **out, char
     rt_model *m = calloc(1, sizeof *m);
     conv c = { m, err, err_len, NULL, 0 };
     rt_status st = m ? conv_graph(&c, g) : RT_ERR_NOMEM;
-    graphc__graph__free_unpacked(g, &alloc);
+    graphc__graph__free_unpacked(g, &la.base);
     if (m) {
         m->hash = c.hash;
         m->hash_cap = c.hash_cap;
@@ -882,45 +844,15 @@ rt_status rt_model_load_file(const char *path, rt_model **out, char *err, size_t
         return RT_ERR_ARG;
     }
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        rt_errf(err, err_len, "%s: cannot open: %s", path, strerror(errno));
-        return RT_ERR_IO;
-    }
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rt_errf(err, err_len, "%s: not a regular file", path);
-        fclose(f);
-        return RT_ERR_IO;
-    }
-    if ((uint64_t)sb.st_size > GB_MAX_BYTES) {
-        rt_errf(err, err_len, "%s: %lld bytes is too large for a graph binary (limit 4 GiB)", path,
-                (long long)sb.st_size);
-        fclose(f);
-        return RT_ERR_FORMAT;
-    }
-    size_t len = (size_t)sb.st_size;
-    unsigned char *buf = malloc(len ? len : 1);
-    if (!buf) {
-        rt_errf(err, err_len, "%s: out of memory reading %zu bytes", path, len);
-        fclose(f);
-        return RT_ERR_NOMEM;
-    }
-    size_t got = fread(buf, 1, len, f);
-    int rerr = ferror(f);
-    fclose(f);
-    if (got != len || rerr) {
-        rt_errf(err, err_len, "%s: read error (%zu of %zu bytes)", path, got, len);
-        free(buf);
-        return RT_ERR_IO;
-    }
-    rt_status st = rt_model_load_buffer(buf, len, out, err, err_len);
+    unsigned char *buf;
+    size_t len;
+    rt_status st = rt_read_file(path, GB_MAX_BYTES, "a graph binary (limit 4 GiB)", &buf, &len, err,
+                                err_len);
+    if (st != RT_OK)
+        return st;
+    st = rt_model_load_buffer(buf, len, out, err, err_len);
     free(buf);
-    if (st != RT_OK && err && err_len) {
-        /* prefix the path */
-        char tmp[1024];
-        snprintf(tmp, sizeof tmp, "%s: %s", path, err);
-        snprintf(err, err_len, "%s", tmp);
-    }
+    if (st != RT_OK)
+        rt_err_prefix(err, err_len, path);
     return st;
 }

@@ -4,9 +4,9 @@
  * rejects what it cannot represent with a message; the writer writes
  * version 1.0, 64-byte aligned, atomically (temp file, fsync, rename). */
 #include "rt_internal.h"
+#include "rt_io.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,21 +553,6 @@ rt_status rt_npy_save(const char *path, const rt_tensor *t, char *err, size_t er
         return RT_ERR_IO;
     }
     free(tmp);
-    /* make the rename durable: fsync the directory (best effort) */
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (slash && (size_t)(slash - path) < sizeof dir) {
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = 0;
-        if (!dir[0])
-            strcpy(dir, "/");
-    } else {
-        strcpy(dir, ".");
-    }
-    int dfd = open(dir, O_RDONLY);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
+    rt_fsync_dir(path); /* make the rename durable (best effort) */
     return RT_OK;
 }

@@ -145,6 +145,8 @@ struct rt_session {
 
 /* util.c */
 void rt_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Puts "PREFIX: " before the message in err (cut at RT_ERR_MAX - 1). */
+void rt_err_prefix(char *err, size_t len, const char *prefix);
 char *rt_strdup(const char *s);   /* NULL on NULL or no memory */
 /* Aligned allocation of n bytes (n rounded up to RT_ALIGN, at least RT_ALIGN);
  * free with free(). NULL on failure. */

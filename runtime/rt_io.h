@@ -1,8 +1,10 @@
-/* runtime/rt_io.h -- atomic file writes for the runtime (never installed):
- * a temp file next to the destination, written, fsync'ed, renamed over it,
- * then the directory fsync'ed, so a crash at any moment leaves either the
- * old file or the new one, never a torn one. Used by checkpoints and by the
- * public rt_file_write_atomic; tests inject failures through rt_io_test_hook. */
+/* runtime/rt_io.h -- file input and output for the runtime (never
+ * installed). Atomic writes: a temp file next to the destination, written,
+ * fsync'ed, renamed over it, then the directory fsync'ed, so a crash at any
+ * moment leaves either the old file or the new one, never a torn one. Used by
+ * checkpoints and by the public rt_file_write_atomic; tests inject failures
+ * through rt_io_test_hook. Reads: a whole regular file into memory (graph
+ * binaries, checkpoints). Implemented in runtime/fileio.c. */
 #ifndef RT_IO_H
 #define RT_IO_H
 
@@ -37,5 +39,18 @@ int rt_afile_write(rt_afile *f, const void *data, size_t n);
 rt_status rt_afile_commit(rt_afile *f, char *err, size_t err_len);
 /* Closes and removes the temp file; path is untouched. */
 void rt_afile_abort(rt_afile *f);
+
+/* fsync of the directory that holds path, so a rename into it survives a
+ * crash (best effort: some file systems refuse to fsync a directory). */
+void rt_fsync_dir(const char *path);
+
+/* Reads the regular file path whole into *buf (malloc'ed, at least 1 byte;
+ * free with free()) and its size into *len. A file over max_bytes is refused
+ * with RT_ERR_FORMAT and "PATH: N bytes is too large for WHAT" (what, e.g.
+ * "a graph binary (limit 4 GiB)"); RT_ERR_IO when it cannot be opened, is not
+ * a regular file or does not read whole; RT_ERR_NOMEM. The message starts
+ * with the path. */
+rt_status rt_read_file(const char *path, uint64_t max_bytes, const char *what, unsigned char **buf,
+                       size_t *len, char *err, size_t err_len);
 
 #endif

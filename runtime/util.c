@@ -46,6 +46,15 @@ void rt_errf(char *err, size_t len, const char *fmt, ...)
     va_end(ap);
 }
 
+void rt_err_prefix(char *err, size_t len, const char *prefix)
+{
+    if (!err || len == 0)
+        return;
+    char tmp[RT_ERR_MAX];
+    snprintf(tmp, sizeof tmp, "%s: %s", prefix, err);
+    snprintf(err, len, "%s", tmp);
+}
+
 char *rt_strdup(const char *s)
 {
     if (!s)

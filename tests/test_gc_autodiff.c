@@ -19,71 +19,7 @@
 #include "graphrt.h"
 #include "pass.h"
 #include "sema.h"
-
-/* Compiles source text (file name `path` for messages) at -O level; NULL
- * when it does not compile, with the diagnostics in *diag (malloc'ed, may be
- * NULL). */
-static rt_model *compile_text(const char *path, const char *src, int level, char **diag)
-{
-    char *dbuf = NULL;
-    size_t dlen = 0;
-    FILE *df = open_memstream(&dbuf, &dlen);
-    assert_non_null(df);
-    gc_arena *a = gc_arena_new();
-    gc_diag d;
-    gc_diag_init(&d, a, df);
-    rt_model *m = NULL;
-    int f = gc_source_add(&d, path, src, (int)strlen(src));
-    assert_true(f >= 0);
-    gc_graph *g = gc_sema(&d, a, f, NULL);
-    if (g) {
-        gc_opt_opts oo = { .level = level };
-        void *buf = NULL;
-        size_t len = 0;
-        if (gc_optimize(g, &d, &oo, NULL) == 0 && gc_emit_buffer(g, &d, &buf, &len, &d) == 0) {
-            char err[512];
-            rt_status st = rt_model_load_buffer(buf, len, &m, err, sizeof err);
-            if (st != RT_OK)
-                fprintf(df, "load: %s\n", err);
-        }
-        free(buf);
-    }
-    gc_arena_free(a);
-    fclose(df);
-    if (diag)
-        *diag = dbuf;
-    else {
-        if (!m && dbuf)
-            fprintf(stderr, "%s", dbuf);
-        free(dbuf);
-    }
-    return m;
-}
-
-static rt_model *compile_file(const char *path, int level)
-{
-    gc_arena *a = gc_arena_new();
-    gc_diag d;
-    gc_diag_init(&d, a, stderr);
-    int f = gc_source_load(&d, path, GC_NOLOC);
-    assert_true(f >= 0);
-    gc_graph *g = gc_sema(&d, a, f, NULL);
-    assert_non_null(g);
-    gc_opt_opts oo = { .level = level };
-    assert_int_equal(gc_optimize(g, &d, &oo, NULL), 0);
-    void *buf;
-    size_t len;
-    assert_int_equal(gc_emit_buffer(g, &d, &buf, &len, &d), 0);
-    gc_arena_free(a);
-    rt_model *m = NULL;
-    char err[512];
-    rt_status st = rt_model_load_buffer(buf, len, &m, err, sizeof err);
-    if (st != RT_OK)
-        fprintf(stderr, "%s: %s\n", path, err);
-    assert_int_equal(st, RT_OK);
-    free(buf);
-    return m;
-}
+#include "gc_testutil.h"
 
 static double get(const rt_tensor *t, int64_t i)
 {
@@ -298,7 +234,7 @@ static void fd_check(const fd_case *c)
         used += (size_t)snprintf(src + used, sizeof src - used, ", g%d", i);
     snprintf(src + used, sizeof src - used, "\n}\n");
 
-    rt_model *m = compile_text("fd.g", src, 0, NULL);
+    rt_model *m = gct_compile_text("fd.g", src, 0, NULL);
     if (!m)
         fprintf(stderr, "case %s:\n%s", c->name, src);
     assert_non_null(m);
@@ -427,7 +363,7 @@ static rt_tensor load_npy(const char *name)
  * the sum and the mean (a run-time element count) against NumPy. */
 static void check_two_layer(int level)
 {
-    rt_model *m = compile_file("tests/data/autodiff/two_layer_grad.g", level);
+    rt_model *m = gct_compile_file("tests/data/autodiff/two_layer_grad.g", level);
     rt_tensor x = load_npy("x"), y = load_npy("y");
     rt_session_options o = rt_session_options_default();
     o.n_threads = 2;
@@ -497,7 +433,7 @@ static void test_module_used_twice(void **state)
         "  g = gradients(y, layer.w)\n"
         "  output y, g\n"
         "}\n";
-    rt_model *m = compile_text("twice.g", src, 1, NULL);
+    rt_model *m = gct_compile_text("twice.g", src, 1, NULL);
     assert_non_null(m);
     assert_int_equal(rt_model_n_params(m), 1);
     rt_tensor wt;
@@ -548,7 +484,7 @@ static void test_unrelated_and_self(void **state)
         "  gz, gy = gradients(y, [z, y])\n"
         "  output gz, gy\n"
         "}\n";
-    rt_model *m = compile_text("self.g", src, 2, NULL);
+    rt_model *m = gct_compile_text("self.g", src, 2, NULL);
     assert_non_null(m);
     rt_session *s = NULL;
     char err[512];
@@ -573,7 +509,7 @@ static void test_unrelated_and_self(void **state)
 static void expect_error(const char *src, const char *want)
 {
     char *diag = NULL;
-    rt_model *m = compile_text("bad.g", src, 0, &diag);
+    rt_model *m = gct_compile_text("bad.g", src, 0, &diag);
     assert_null(m);
     assert_non_null(diag);
     if (!strstr(diag, want))

@@ -19,110 +19,25 @@
 #include <unistd.h>
 
 #include "freeze.h"
+#include "gc_testutil.h"
 #include "graphrt.h"
 #include "ir.h"
 #include "pass.h"
 #include "rt_testgraph.h"
 #include "sema.h"
-
-static char tmpdir[256];
+#include "testutil.h"
 
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/gc_freeze_XXXXXX", base && base[0] ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char p[1024];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-                struct stat sb;
-                if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
-                    rm_tree(p);
-                else
-                    unlink(p);
-            }
-        closedir(d);
-    }
-    rmdir(dir);
+    return tu_tmpdir_make("gc_freeze");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    rm_tree(tmpdir);
+    tu_tmpdir_remove();
     return 0;
-}
-
-static void tmp_path(char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", tmpdir, name);
-}
-
-static uint8_t *compile_gb(const char *path, int level, size_t *len)
-{
-    gc_arena *a = gc_arena_new();
-    gc_diag d;
-    gc_diag_init(&d, a, stderr);
-    int f = gc_source_load(&d, path, GC_NOLOC);
-    assert_true(f >= 0);
-    gc_graph *g = gc_sema(&d, a, f, NULL);
-    assert_non_null(g);
-    gc_opt_opts oo = { .level = level };
-    assert_int_equal(gc_optimize(g, &d, &oo, NULL), 0);
-    void *buf;
-    assert_int_equal(gc_emit_buffer(g, &d, &buf, len, &d), 0);
-    gc_arena_free(a);
-    return buf;
-}
-
-/* Compiles model source text at -O level into a graph binary. */
-static uint8_t *compile_text(const char *src, int level, size_t *len)
-{
-    gc_arena *a = gc_arena_new();
-    gc_diag d;
-    gc_diag_init(&d, a, stderr);
-    int f = gc_source_add(&d, "tnet.g", src, (int)strlen(src));
-    assert_true(f >= 0);
-    gc_graph *g = gc_sema(&d, a, f, NULL);
-    assert_non_null(g);
-    gc_opt_opts oo = { .level = level };
-    assert_int_equal(gc_optimize(g, &d, &oo, NULL), 0);
-    void *buf;
-    assert_int_equal(gc_emit_buffer(g, &d, &buf, len, &d), 0);
-    gc_arena_free(a);
-    return buf;
-}
-
-static void write_file(const char *path, const void *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    fclose(f);
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 /* Changes every float param: w -> w * 1.25 + small ripple; variance-like
@@ -177,12 +92,12 @@ static float *run_one(rt_session *s, const char *in, const rt_tensor *x, const c
 static void freeze_sample(const char *model, const char *input, const int64_t *dims, int rank, const char *fetch)
 {
     size_t len;
-    uint8_t *gb = compile_gb(model, 0, &len);
+    uint8_t *gb = gct_emit(model, NULL, 0, &len);
     char err[4096], gb_path[512], ck_path[512], fz_path[512];
-    tmp_path(gb_path, sizeof gb_path, "model.gb");
-    tmp_path(ck_path, sizeof ck_path, "model.gbc");
-    tmp_path(fz_path, sizeof fz_path, "frozen.gb");
-    write_file(gb_path, gb, len);
+    tu_tmp_path(gb_path, sizeof gb_path, "model.gb");
+    tu_tmp_path(ck_path, sizeof ck_path, "model.gbc");
+    tu_tmp_path(fz_path, sizeof fz_path, "frozen.gb");
+    tu_write_file(gb_path, gb, len);
     rt_model *m;
     rt_session *s;
     assert_int_equal(rt_model_load_buffer(gb, len, &m, err, sizeof err), RT_OK);
@@ -234,7 +149,7 @@ static void freeze_sample(const char *model, const char *input, const int64_t *d
     void *fb;
     size_t flen, dlen;
     assert_int_equal(gc_freeze_buffer(gb, len, ck, &fb, &flen, NULL, err, sizeof err), 0);
-    uint8_t *disk = read_file(fz_path, &dlen);
+    uint8_t *disk = tu_read_file(fz_path, &dlen);
     assert_int_equal(flen, dlen);
     assert_memory_equal(fb, disk, flen);
     free(fb);
@@ -271,7 +186,7 @@ static void test_freeze_resnet_block(void **state)
     (void)state;
     /* find the input of the sample */
     size_t len;
-    uint8_t *gb = compile_gb("samples/resnet_block.g", 0, &len);
+    uint8_t *gb = gct_emit("samples/resnet_block.g", NULL, 0, &len);
     rt_model *m;
     char err[512];
     assert_int_equal(rt_model_load_buffer(gb, len, &m, err, sizeof err), RT_OK);
@@ -359,7 +274,7 @@ static void test_freeze_training_graph(void **state)
     assert_int_equal(rt_session_param(s, "w.momentum", &t), RT_OK);
     ((float *)t.data)[0] = 3;
     char ck_path[512];
-    tmp_path(ck_path, sizeof ck_path, "train.gbc");
+    tu_tmp_path(ck_path, sizeof ck_path, "train.gbc");
     assert_int_equal(rt_checkpoint_save(s, ck_path, 100, err, sizeof err), RT_OK);
     rt_checkpoint *ck;
     assert_int_equal(rt_checkpoint_load_file(ck_path, &ck, err, sizeof err), RT_OK);
@@ -437,9 +352,9 @@ static void test_freeze_trained(void **state)
     char src[1024];
     snprintf(src, sizeof src, body, "  train loss with adam(lr=0.01)\n");
     size_t len, ilen;
-    uint8_t *gb = compile_text(src, 2, &len);
+    uint8_t *gb = gct_emit("tnet.g", src, 2, &len);
     snprintf(src, sizeof src, body, "");
-    uint8_t *igb = compile_text(src, 0, &ilen);
+    uint8_t *igb = gct_emit("tnet.g", src, 0, &ilen);
     rt_model *m;
     rt_session *s;
     char err[2048];
@@ -460,7 +375,7 @@ static void test_freeze_trained(void **state)
     float *y1 = run_one(s, "x", &feeds[0], "y_pred", &n1);
     assert_true(memcmp(y0, y1, sizeof(float) * (size_t)n0) != 0);
     char ck_path[512];
-    tmp_path(ck_path, sizeof ck_path, "trained.gbc");
+    tu_tmp_path(ck_path, sizeof ck_path, "trained.gbc");
     assert_int_equal(rt_checkpoint_save(s, ck_path, 5, err, sizeof err), RT_OK);
     rt_checkpoint *ck;
     assert_int_equal(rt_checkpoint_load_file(ck_path, &ck, err, sizeof err), RT_OK);
@@ -526,15 +441,15 @@ static void test_freeze_errors(void **state)
 {
     (void)state;
     char mlp_gb[512], mlp_ck[512], lenet_gb[512], lenet2_gb[512], out[512], bad[512], err[1024];
-    tmp_path(mlp_gb, sizeof mlp_gb, "e_mlp.gb");
-    tmp_path(mlp_ck, sizeof mlp_ck, "e_mlp.gbc");
-    tmp_path(lenet_gb, sizeof lenet_gb, "e_lenet.gb");
-    tmp_path(lenet2_gb, sizeof lenet2_gb, "e_lenet2.gb");
-    tmp_path(out, sizeof out, "e_out.gb");
-    tmp_path(bad, sizeof bad, "e_bad.gbc");
+    tu_tmp_path(mlp_gb, sizeof mlp_gb, "e_mlp.gb");
+    tu_tmp_path(mlp_ck, sizeof mlp_ck, "e_mlp.gbc");
+    tu_tmp_path(lenet_gb, sizeof lenet_gb, "e_lenet.gb");
+    tu_tmp_path(lenet2_gb, sizeof lenet2_gb, "e_lenet2.gb");
+    tu_tmp_path(out, sizeof out, "e_out.gb");
+    tu_tmp_path(bad, sizeof bad, "e_bad.gbc");
     size_t len;
-    uint8_t *gb = compile_gb("samples/mlp.g", 0, &len);
-    write_file(mlp_gb, gb, len);
+    uint8_t *gb = gct_emit("samples/mlp.g", NULL, 0, &len);
+    tu_write_file(mlp_gb, gb, len);
     rt_model *m;
     rt_session *s;
     assert_int_equal(rt_model_load_buffer(gb, len, &m, err, sizeof err), RT_OK);
@@ -543,18 +458,18 @@ static void test_freeze_errors(void **state)
     assert_int_equal(rt_checkpoint_save(s, mlp_ck, 1, err, sizeof err), RT_OK);
     rt_session_free(s);
     rt_model_free(m);
-    write_file(out, "previous", 8);
+    tu_write_file(out, "previous", 8);
 
     /* a checkpoint of another model: names and shapes */
-    gb = compile_gb("samples/lenet.g", 0, &len);
-    write_file(lenet_gb, gb, len);
+    gb = gct_emit("samples/lenet.g", NULL, 0, &len);
+    tu_write_file(lenet_gb, gb, len);
     free(gb);
     expect_freeze_error(lenet_gb, mlp_ck, out, "does not match the graph binary 'lenet'");
     expect_freeze_error(lenet_gb, mlp_ck, out, "is missing in the checkpoint");
     expect_freeze_error(lenet_gb, mlp_ck, out, "is not a param of the binary");
     /* an -O2 binary of the same model: the compiler pre-transposed the weights */
-    gb = compile_gb("samples/mlp.g", 2, &len);
-    write_file(lenet2_gb, gb, len);
+    gb = gct_emit("samples/mlp.g", NULL, 2, &len);
+    tu_write_file(lenet2_gb, gb, len);
     free(gb);
     expect_freeze_error(lenet2_gb, mlp_ck, out, "-O0");
     /* shapes: the checkpoint's w has another shape */
@@ -572,8 +487,8 @@ static void test_freeze_errors(void **state)
         fail_msg("%s", err);
     assert_int_equal(rt_session_create(m2, NULL, &s, err, sizeof err), RT_OK);
     char small_ck[512], train_gb[512];
-    tmp_path(small_ck, sizeof small_ck, "e_small.gbc");
-    tmp_path(train_gb, sizeof train_gb, "e_train.gb");
+    tu_tmp_path(small_ck, sizeof small_ck, "e_small.gbc");
+    tu_tmp_path(train_gb, sizeof train_gb, "e_train.gb");
     assert_int_equal(rt_checkpoint_save(s, small_ck, 1, err, sizeof err), RT_OK);
     rt_session_free(s);
     rt_model_free(m2);
@@ -581,17 +496,17 @@ static void test_freeze_errors(void **state)
     g = train_graph();
     b2 = tg_pack(g, &len);
     tg_free(g);
-    write_file(train_gb, b2, len);
+    tu_write_file(train_gb, b2, len);
     free(b2);
     expect_freeze_error(train_gb, small_ck, out, "param 'w': shape [4, 3] in the binary, [4, 2] in the checkpoint");
 
     /* corrupt inputs */
     size_t cl;
-    uint8_t *ck = read_file(mlp_ck, &cl);
-    write_file(bad, ck, cl / 2);
+    uint8_t *ck = tu_read_file(mlp_ck, &cl);
+    tu_write_file(bad, ck, cl / 2);
     expect_freeze_error(mlp_gb, bad, out, "truncated or corrupt checkpoint");
     ck[cl / 2] ^= 4;
-    write_file(bad, ck, cl);
+    tu_write_file(bad, ck, cl);
     expect_freeze_error(mlp_gb, bad, out, "checksum mismatch");
     free(ck);
     expect_freeze_error(mlp_ck, mlp_ck, out, "graph binary: not a graph binary");
@@ -599,7 +514,7 @@ static void test_freeze_errors(void **state)
     expect_freeze_error("/nonexistent.gb", mlp_ck, out, "cannot open");
     /* none of that touched the output file */
     size_t ol;
-    uint8_t *prev = read_file(out, &ol);
+    uint8_t *prev = tu_read_file(out, &ol);
     assert_int_equal(ol, 8);
     assert_memory_equal(prev, "previous", 8);
     free(prev);
@@ -629,10 +544,10 @@ static void test_cli(void **state)
     if (access(graphc, X_OK) != 0)
         skip();
     char gb[512], ck[512], fz[512], dump[512], cmd[4096], err[1024];
-    tmp_path(gb, sizeof gb, "cli.gb");
-    tmp_path(ck, sizeof ck, "cli.gbc");
-    tmp_path(fz, sizeof fz, "cli_frozen.gb");
-    tmp_path(dump, sizeof dump, "params");
+    tu_tmp_path(gb, sizeof gb, "cli.gb");
+    tu_tmp_path(ck, sizeof ck, "cli.gbc");
+    tu_tmp_path(fz, sizeof fz, "cli_frozen.gb");
+    tu_tmp_path(dump, sizeof dump, "params");
     snprintf(cmd, sizeof cmd, "%s compile samples/two_layer_net.g -O0 -o %s", graphc, gb);
     assert_int_equal(system(cmd), 0);
     rt_model *m;
@@ -645,11 +560,11 @@ static void test_cli(void **state)
     assert_int_equal(rt_checkpoint_save(s, ck, 17, err, sizeof err), RT_OK);
 
     char log[600];
-    tmp_path(log, sizeof log, "cli.log");
+    tu_tmp_path(log, sizeof log, "cli.log");
     snprintf(cmd, sizeof cmd, "%s inspect %s --dump-params %s > %s 2>&1", graphc, ck, dump, log);
     assert_int_equal(system(cmd), 0);
     size_t ll;
-    char *text = (char *)read_file(log, &ll);
+    char *text = (char *)tu_read_file(log, &ll);
     text[ll] = 0;
     if (!strstr(text, "checkpoint of graph two_layer_net") || !strstr(text, "step 17")
         || !strstr(text, "entries: 2") || !strstr(text, "w1") || !strstr(text, "wrote 2 params"))
@@ -676,7 +591,7 @@ static void test_cli(void **state)
     /* the frozen binary inspects as a graph with no params */
     snprintf(cmd, sizeof cmd, "%s inspect %s > %s 2>&1", graphc, fz, log);
     assert_int_equal(system(cmd), 0);
-    text = (char *)read_file(log, &ll);
+    text = (char *)tu_read_file(log, &ll);
     text[ll] = 0;
     assert_non_null(strstr(text, "params: 0"));
     free(text);

@@ -19,43 +19,12 @@
 #include "pass.h"
 #include "sema.h"
 #include "ref/loss_ref.h"
+#include "gc_testutil.h"
 
-/* Compiles source text at -O level; NULL when it does not compile, with the
- * diagnostics in *diag (malloc'ed, may be NULL). */
+/* Source text compiled as "loss.g" (gct_compile_text). */
 static rt_model *compile_text(const char *src, int level, char **diag)
 {
-    char *dbuf = NULL;
-    size_t dlen = 0;
-    FILE *df = open_memstream(&dbuf, &dlen);
-    assert_non_null(df);
-    gc_arena *a = gc_arena_new();
-    gc_diag d;
-    gc_diag_init(&d, a, df);
-    rt_model *m = NULL;
-    int f = gc_source_add(&d, "loss.g", src, (int)strlen(src));
-    assert_true(f >= 0);
-    gc_graph *g = gc_sema(&d, a, f, NULL);
-    if (g) {
-        gc_opt_opts oo = { .level = level };
-        void *buf = NULL;
-        size_t len = 0;
-        if (gc_optimize(g, &d, &oo, NULL) == 0 && gc_emit_buffer(g, &d, &buf, &len, &d) == 0) {
-            char err[512];
-            if (rt_model_load_buffer(buf, len, &m, err, sizeof err) != RT_OK)
-                fprintf(df, "load: %s\n", err);
-        }
-        free(buf);
-    }
-    gc_arena_free(a);
-    fclose(df);
-    if (diag)
-        *diag = dbuf;
-    else {
-        if (!m && dbuf)
-            fprintf(stderr, "%s", dbuf);
-        free(dbuf);
-    }
-    return m;
+    return gct_compile_text("loss.g", src, level, diag);
 }
 
 static void check_values(const char *what, const rt_tensor *t, const double *want, const int64_t *shape, int rank)

@@ -18,31 +18,7 @@
 #include "ir.h"
 #include "pass.h"
 #include "sema.h"
-
-static rt_model *compile_model(const char *path, int level)
-{
-    gc_arena *a = gc_arena_new();
-    gc_diag d;
-    gc_diag_init(&d, a, stderr);
-    int f = gc_source_load(&d, path, GC_NOLOC);
-    assert_true(f >= 0);
-    gc_graph *g = gc_sema(&d, a, f, NULL);
-    assert_non_null(g);
-    gc_opt_opts oo = { .level = level };
-    assert_int_equal(gc_optimize(g, &d, &oo, NULL), 0);
-    void *buf;
-    size_t len;
-    assert_int_equal(gc_emit_buffer(g, &d, &buf, &len, &d), 0);
-    gc_arena_free(a);
-    rt_model *m = NULL;
-    char err[512];
-    rt_status st = rt_model_load_buffer(buf, len, &m, err, sizeof err);
-    if (st != RT_OK)
-        fprintf(stderr, "%s: %s\n", path, err);
-    assert_int_equal(st, RT_OK);
-    free(buf);
-    return m;
-}
+#include "gc_testutil.h"
 
 typedef struct named { char name[256]; rt_tensor t; } named;
 
@@ -82,7 +58,7 @@ static double get(const rt_tensor *t, int64_t i)
 
 static void check_model_at(const char *model, const char *dir, int level)
 {
-    rt_model *m = compile_model(model, level);
+    rt_model *m = gct_compile_file(model, level);
     char path[1024];
     named ins[8], exp[8];
     snprintf(path, sizeof path, "%s/inputs", dir);

@@ -19,46 +19,15 @@
 #include "graphrt.h"
 #include "pass.h"
 #include "sema.h"
+#include "gc_testutil.h"
 
 #define DATA "tests/data/train/"
 
-/* Compiles source text as if it were DATA "net.g" (so load("w1.npy") finds
- * the data) at -O level; NULL when it does not compile, with the
- * diagnostics in *diag (malloc'ed) when diag is given. */
+/* Source text compiled as if it were DATA "net.g" (so load("w1.npy") finds
+ * the data; gct_compile_text). */
 static rt_model *compile_text(const char *src, int level, char **diag)
 {
-    char *dbuf = NULL;
-    size_t dlen = 0;
-    FILE *df = open_memstream(&dbuf, &dlen);
-    assert_non_null(df);
-    gc_arena *a = gc_arena_new();
-    gc_diag d;
-    gc_diag_init(&d, a, df);
-    rt_model *m = NULL;
-    int f = gc_source_add(&d, DATA "net.g", src, (int)strlen(src));
-    assert_true(f >= 0);
-    gc_graph *g = gc_sema(&d, a, f, NULL);
-    if (g) {
-        gc_opt_opts oo = { .level = level };
-        void *buf = NULL;
-        size_t len = 0;
-        if (gc_optimize(g, &d, &oo, NULL) == 0 && gc_emit_buffer(g, &d, &buf, &len, &d) == 0) {
-            char err[512];
-            if (rt_model_load_buffer(buf, len, &m, err, sizeof err) != RT_OK)
-                fprintf(df, "load: %s\n", err);
-        }
-        free(buf);
-    }
-    gc_arena_free(a);
-    fclose(df);
-    if (diag) {
-        *diag = dbuf;
-    } else {
-        if (!m && dbuf)
-            fprintf(stderr, "%s", dbuf);
-        free(dbuf);
-    }
-    return m;
+    return gct_compile_text(DATA "net.g", src, level, diag);
 }
 
 /* The two-layer net with `train loss with <opt>`; w2 frozen when asked;
@@ -440,18 +409,7 @@ static void test_errors(void **st)
 /* The compiled graph binary of src (malloc'ed). */
 static void *compile_buf(const char *src, size_t *len)
 {
-    gc_arena *a = gc_arena_new();
-    gc_diag d;
-    gc_diag_init(&d, a, stderr);
-    int f = gc_source_add(&d, DATA "net.g", src, (int)strlen(src));
-    gc_graph *g = gc_sema(&d, a, f, NULL);
-    assert_non_null(g);
-    gc_opt_opts oo = { .level = 2 };
-    assert_int_equal(gc_optimize(g, &d, &oo, NULL), 0);
-    void *buf = NULL;
-    assert_int_equal(gc_emit_buffer(g, &d, &buf, len, &d), 0);
-    gc_arena_free(a);
-    return buf;
+    return gct_emit(DATA "net.g", src, 2, len);
 }
 
 /* Loads buf after mut(graph) changed it; expects RT_ERR_FORMAT and msg. */

@@ -17,18 +17,7 @@
 
 #include "op.h"
 #include "epilogue.h"
-
-static op_tensor tensor(op_dtype dt, int rank, const int64_t *dims, void *data)
-{
-    op_tensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++)
-        t.dims[i] = dims[i];
-    t.data = data;
-    return t;
-}
+#include "ops_testutil.h"
 
 /* A fresh tensor of pseudo-random values in [-1, 1) (caller frees data). */
 static op_tensor rnd(op_dtype dt, int rank, const int64_t *dims, uint32_t seed)
@@ -47,35 +36,6 @@ static op_tensor rnd(op_dtype dt, int rank, const int64_t *dims, uint32_t seed)
             ((double *)t.data)[i] = v;
     }
     return t;
-}
-
-/* Infers, allocates (garbage-filled) and runs op k on nt threads; the
- * kernel's result, -2 when inference failed. Caller frees o->data. */
-static int run_op(op_kind k, const op_attr *at, const op_tensor *in, int n_in, int nt, op_tensor *o, char *err,
-                  size_t err_len)
-{
-    const op_def *d = op_get(k);
-    op_type ti[8], to;
-    for (int i = 0; i < n_in; i++)
-        op_type_from_tensor(&in[i], &ti[i]);
-    memset(o, 0, sizeof *o);
-    if (d->infer(at, ti, n_in, &to, 1, err, err_len) != 0)
-        return -2;
-    assert_int_equal(op_type_eval(&to, NULL, 0, o), 0);
-    size_t bytes = (size_t)op_tensor_numel(o) * op_dtype_size(o->dtype);
-    o->data = malloc(bytes ? bytes : 1);
-    assert_non_null(o->data);
-    memset(o->data, 0xA5, bytes);
-    op_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.n_threads = nt;
-    size_t ws = d->workspace ? d->workspace(at, in, n_in, o, 1) : 0;
-    ctx.workspace = ws ? malloc(ws) : NULL;
-    ctx.workspace_size = ws;
-    int rc = d->cpu(&ctx, at, in, n_in, o, 1);
-    free(ctx.workspace);
-    snprintf(err, err_len, "%s", ctx.err);
-    return rc;
 }
 
 static void run_ok(op_kind k, const op_attr *at, const op_tensor *in, int n_in, int nt, op_tensor *o)
@@ -110,11 +70,6 @@ static void unfused_add(op_tensor *t, const op_tensor *b, int nt)
     run_ok(OP_ADD, at, in, 2, nt, &o);
     free(t->data);
     t->data = o.data;
-}
-
-static double elem(const op_tensor *t, int64_t i)
-{
-    return t->dtype == OP_F32 ? (double)((const float *)t->data)[i] : ((const double *)t->data)[i];
 }
 
 /* Same shape and dtype, and every element equal (tol 0: the same bits; else

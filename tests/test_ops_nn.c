@@ -15,21 +15,7 @@
 
 #include "op.h"
 #include "ref/nn_ref.h"
-
-#define RANK(name) ((int)(sizeof name##_shape / sizeof(int64_t)))
-#define NEL(name) (sizeof name / sizeof name[0])
-
-static op_tensor tensor(op_dtype dt, int rank, const int64_t *dims, void *data)
-{
-    op_tensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++)
-        t.dims[i] = dims[i];
-    t.data = data;
-    return t;
-}
+#include "ops_testutil.h"
 
 static double *to_f64(const float *v, size_t n)
 {
@@ -42,41 +28,6 @@ static double *to_f64(const float *v, size_t n)
 
 #define REF_F32(name) tensor(OP_F32, RANK(name), name##_shape, (void *)name)
 #define REF_F64(name) tensor(OP_F64, RANK(name), name##_shape, to_f64(name, NEL(name)))
-
-/* Infers the output, allocates it filled with garbage and a workspace of
- * the size the op asks for, runs the kernel on nt threads. Returns the
- * kernel's result (-2 if inference failed); the caller frees o->data. */
-static int run_op(op_kind k, const op_attr *at, const op_tensor *in, int n_in, int nt,
-                  op_tensor *o, char *err, size_t err_len)
-{
-    const op_def *d = op_get(k);
-    op_type ti[8], to;
-    for (int i = 0; i < n_in; i++)
-        op_type_from_tensor(&in[i], &ti[i]);
-    memset(o, 0, sizeof *o);
-    if (d->infer(at, ti, n_in, &to, 1, err, err_len) != 0)
-        return -2;
-    assert_int_equal(op_type_eval(&to, NULL, 0, o), 0);
-    size_t bytes = (size_t)op_tensor_numel(o) * op_dtype_size(o->dtype);
-    o->data = malloc(bytes ? bytes : 1);
-    assert_non_null(o->data);
-    memset(o->data, 0xA5, bytes);
-    op_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    ctx.n_threads = nt;
-    size_t ws = d->workspace ? d->workspace(at, in, n_in, o, 1) : 0;
-    ctx.workspace = ws ? malloc(ws) : NULL;
-    ctx.workspace_size = ws;
-    int rc = d->cpu(&ctx, at, in, n_in, o, 1);
-    free(ctx.workspace);
-    snprintf(err, err_len, "%s", ctx.err);
-    return rc;
-}
-
-static double elem(const op_tensor *t, int64_t i)
-{
-    return t->dtype == OP_F32 ? (double)((const float *)t->data)[i] : ((const double *)t->data)[i];
-}
 
 /* |got - want| <= tol * (1 + max|want|) elementwise (infinities must match
  * exactly), shapes equal. */
@@ -650,17 +601,6 @@ static void test_norms_threads(void **state)
 
 #define C_(v) ((op_dim){ (v), -1 })
 #define SYM(s) ((op_dim){ 1, (s) })
-
-static op_type ty(op_dtype dt, int rank, const op_dim *dims)
-{
-    op_type t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++)
-        t.dims[i] = dims[i];
-    return t;
-}
 
 static int infer(op_kind k, const op_attr *at, const op_type *in, int n_in, op_type *o, char *err)
 {

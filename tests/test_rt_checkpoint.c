@@ -22,75 +22,28 @@
 #include "graphrt.h"
 #include "rt_io.h"
 #include "rt_testgraph.h"
+#include "testutil.h"
 #include "checkpoint.pb-c.h"
 
-static char tmpdir[256];
 
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/rt_ckpt_XXXXXX", base && base[0] ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static void rm_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char p[1024];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-                struct stat sb;
-                if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-                    chmod(p, 0700);
-                    rm_tree(p);
-                } else {
-                    unlink(p);
-                }
-            }
-        closedir(d);
-    }
-    rmdir(dir);
+    return tu_tmpdir_make("rt_ckpt");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    rm_tree(tmpdir);
+    tu_tmpdir_remove();
     return 0;
 }
 
-static void tmp_path(char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", tmpdir, name);
-}
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n + 1);
-    if (fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-/* Files in tmpdir whose name contains ".tmp." */
+/* Files in tu_tmpdir whose name contains ".tmp." */
 static int count_temp_files(void)
 {
     int n = 0;
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(tu_tmpdir);
     struct dirent *e;
     while (d && (e = readdir(d)))
         if (strstr(e->d_name, ".tmp."))
@@ -311,7 +264,7 @@ static void test_round_trip(void **state)
     fixture f;
     fx_open(&f, V_BASE);
     char path[512], err[1024];
-    tmp_path(path, sizeof path, "a.gbc");
+    tu_tmp_path(path, sizeof path, "a.gbc");
     scramble(f.s, 3);
     float ya[6], yb[6];
     run_y(f.s, ya);
@@ -416,7 +369,7 @@ static void test_big_param(void **state)
     float *p = param_f32(s, "w");
     for (int64_t i = 0; i < n; i++)
         p[i] = (float)(i % 1009);
-    tmp_path(path, sizeof path, "big.gbc");
+    tu_tmp_path(path, sizeof path, "big.gbc");
     if (rt_checkpoint_save(s, path, 7, err, sizeof err) != RT_OK)
         fail_msg("%s", err);
     memset(p, 0, sizeof(float) * (size_t)n);
@@ -461,7 +414,7 @@ static void test_mismatch(void **state)
     fixture f;
     fx_open(&f, V_BASE);
     char path[512], err[1024];
-    tmp_path(path, sizeof path, "base.gbc");
+    tu_tmp_path(path, sizeof path, "base.gbc");
     scramble(f.s, 2);
     assert_int_equal(rt_checkpoint_save(f.s, path, 1, err, sizeof err), RT_OK);
     fx_close(&f);
@@ -490,12 +443,12 @@ static void test_corruption(void **state)
     fixture f;
     fx_open(&f, V_BASE);
     char path[512], bad[512], err[1024];
-    tmp_path(path, sizeof path, "good.gbc");
-    tmp_path(bad, sizeof bad, "bad.gbc");
+    tu_tmp_path(path, sizeof path, "good.gbc");
+    tu_tmp_path(bad, sizeof bad, "bad.gbc");
     scramble(f.s, 4);
     assert_int_equal(rt_checkpoint_save(f.s, path, 77, err, sizeof err), RT_OK);
     size_t len;
-    uint8_t *good = read_all(path, &len);
+    uint8_t *good = tu_read_file(path, &len);
     assert_non_null(good);
     scramble(f.s, 6);
     size_t l0, l1;
@@ -672,7 +625,7 @@ static void test_invalid_fields(void **state)
     assert_int_equal(rt_checkpoint_load_buffer("x", 1, NULL, err, sizeof err), RT_ERR_ARG);
     assert_int_equal(rt_checkpoint_load_file("/nonexistent/dir/x.gbc", &c, err, sizeof err), RT_ERR_IO);
     assert_non_null(strstr(err, "cannot open"));
-    assert_int_equal(rt_checkpoint_load_file(tmpdir, &c, err, sizeof err), RT_ERR_IO);
+    assert_int_equal(rt_checkpoint_load_file(tu_tmpdir, &c, err, sizeof err), RT_ERR_IO);
     assert_true(rt_checkpoint_is_checkpoint("GRAPHCK\x01", 8));
     assert_false(rt_checkpoint_is_checkpoint("GRAPHCB\x01", 8));
 #undef RESET
@@ -709,7 +662,7 @@ static int check_hook(const char *stage, const char *tmp, const char *path)
     assert_int_equal(ts - tmp, ps - path);
     assert_memory_equal(tmp, path, (size_t)(ps - path)); /* same directory */
     size_t n;
-    uint8_t *now = read_all(path, &n);
+    uint8_t *now = tu_read_file(path, &n);
     assert_non_null(now);
     assert_int_equal(n, hook_old_len);
     assert_memory_equal(now, hook_old, n);
@@ -729,11 +682,11 @@ static void test_atomic_write(void **state)
     fixture f;
     fx_open(&f, V_BASE);
     char path[512], err[1024];
-    tmp_path(path, sizeof path, "atomic.gbc");
+    tu_tmp_path(path, sizeof path, "atomic.gbc");
     scramble(f.s, 1);
     assert_int_equal(rt_checkpoint_save(f.s, path, 1, err, sizeof err), RT_OK);
     size_t len;
-    uint8_t *old = read_all(path, &len);
+    uint8_t *old = tu_read_file(path, &len);
     scramble(f.s, 9);
 
     /* the temp-file protocol, observed from the hook */
@@ -774,7 +727,7 @@ static void test_atomic_write(void **state)
             fail_msg("case %zu: message lacks \"%s\": %s", i, cases[i].msg, err);
         assert_string_equal(rt_session_last_error(f.s), err);
         size_t n;
-        uint8_t *now = read_all(path, &n);
+        uint8_t *now = tu_read_file(path, &n);
         assert_int_equal(n, len);
         assert_memory_equal(now, old, len);
         free(now);
@@ -783,22 +736,22 @@ static void test_atomic_write(void **state)
 
     /* a directory that does not exist, and (unless root) a read-only one */
     char bad[600];
-    snprintf(bad, sizeof bad, "%s/no/such/dir/x.gbc", tmpdir);
+    snprintf(bad, sizeof bad, "%s/no/such/dir/x.gbc", tu_tmpdir);
     assert_int_equal(rt_checkpoint_save(f.s, bad, 1, err, sizeof err), RT_ERR_IO);
     assert_non_null(strstr(err, "cannot create the temp file"));
     char ro[600], rop[700];
-    snprintf(ro, sizeof ro, "%s/ro", tmpdir);
+    snprintf(ro, sizeof ro, "%s/ro", tu_tmpdir);
     assert_int_equal(mkdir(ro, 0755), 0);
     snprintf(rop, sizeof rop, "%s/c.gbc", ro);
     assert_int_equal(rt_checkpoint_save(f.s, rop, 1, err, sizeof err), RT_OK);
     size_t rlen;
-    uint8_t *rold = read_all(rop, &rlen);
+    uint8_t *rold = tu_read_file(rop, &rlen);
     chmod(ro, 0555);
     if (geteuid() != 0) {
         scramble(f.s, 12);
         assert_int_equal(rt_checkpoint_save(f.s, rop, 2, err, sizeof err), RT_ERR_IO);
         size_t n;
-        uint8_t *now = read_all(rop, &n);
+        uint8_t *now = tu_read_file(rop, &n);
         assert_int_equal(n, rlen);
         assert_memory_equal(now, rold, n);
         free(now);
@@ -808,10 +761,10 @@ static void test_atomic_write(void **state)
 
     /* the public helper */
     char plain[600];
-    snprintf(plain, sizeof plain, "%s/plain.bin", tmpdir);
+    snprintf(plain, sizeof plain, "%s/plain.bin", tu_tmpdir);
     assert_int_equal(rt_file_write_atomic(plain, "hello", 5, err, sizeof err), RT_OK);
     size_t n;
-    uint8_t *got = read_all(plain, &n);
+    uint8_t *got = tu_read_file(plain, &n);
     assert_int_equal(n, 5);
     assert_memory_equal(got, "hello", 5);
     free(got);

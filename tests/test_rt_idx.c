@@ -19,39 +19,19 @@
 #include <cmocka.h>
 
 #include "graphrt.h"
-
-static char tmpdir[256];
+#include "testutil.h"
 
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/rt_idx_XXXXXX", base && base[0] ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_tmpdir_make("rt_idx");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    DIR *d = opendir(tmpdir);
-    if (d) {
-        struct dirent *e;
-        char p[512];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-                if (rmdir(p) != 0)
-                    unlink(p);
-            }
-        closedir(d);
-    }
-    rmdir(tmpdir);
+    tu_tmpdir_remove();
     return 0;
-}
-
-static void tmp_path(char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", tmpdir, name);
 }
 
 /* ---- building IDX bytes ---- */
@@ -89,15 +69,6 @@ static void idx_header(buf *b, int type, int rank, const uint32_t *dims)
         put_be(b, dims[i], 4);
 }
 
-static void write_plain(const char *path, const void *d, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    if (n)
-        assert_int_equal(fwrite(d, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void write_gz(const char *path, const void *d, size_t n)
 {
     gzFile g = gzopen(path, "wb9");
@@ -105,21 +76,6 @@ static void write_gz(const char *path, const void *d, size_t n)
     if (n)
         assert_int_equal(gzwrite(g, d, (unsigned)n), (int)n);
     assert_int_equal(gzclose(g), Z_OK);
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 /* Loads path expecting failure with status st and a message containing want. */
@@ -139,8 +95,8 @@ static void expect_fail(const char *path, rt_status st, const char *want)
 static void expect_fail_both(const char *name, const buf *b, const char *want)
 {
     char p[512];
-    tmp_path(p, sizeof p, name);
-    write_plain(p, b->p, b->n);
+    tu_tmp_path(p, sizeof p, name);
+    tu_write_file(p, b->p, b->n);
     expect_fail(p, RT_ERR_FORMAT, want);
     char gz[600];
     snprintf(gz, sizeof gz, "%s.gz", p);
@@ -153,8 +109,8 @@ static void expect_fail_both(const char *name, const buf *b, const char *want)
 static void load_both(const buf *b, const char *name, rt_tensor *plain, rt_tensor *gz)
 {
     char p[512], e[512] = "";
-    tmp_path(p, sizeof p, name);
-    write_plain(p, b->p, b->n);
+    tu_tmp_path(p, sizeof p, name);
+    tu_write_file(p, b->p, b->n);
     if (rt_idx_load(p, plain, e, sizeof e) != RT_OK)
         fail_msg("%s: %s", p, e);
     char g[600];
@@ -331,15 +287,15 @@ static void test_detects_gzip_by_magic(void **state)
     idx_header(&b, 0x08, 1, dims);
     put(&b, "\x01\x02\x03", 3);
     char p[512], e[256];
-    tmp_path(p, sizeof p, "really_gzip.idx");
+    tu_tmp_path(p, sizeof p, "really_gzip.idx");
     write_gz(p, b.p, b.n);
     rt_tensor t;
     assert_int_equal(rt_idx_load(p, &t, e, sizeof e), RT_OK);
     assert_memory_equal(t.data, "\x01\x02\x03", 3);
     free(t.data);
     /* and a plain file named .gz is read plain */
-    tmp_path(p, sizeof p, "plain.gz");
-    write_plain(p, b.p, b.n);
+    tu_tmp_path(p, sizeof p, "plain.gz");
+    tu_write_file(p, b.p, b.n);
     assert_int_equal(rt_idx_load(p, &t, e, sizeof e), RT_OK);
     free(t.data);
     free(b.p);
@@ -371,8 +327,8 @@ static void test_rejects_header(void **state)
     expect_fail_both("short_dims", &b, "truncated IDX header: 3 dimension sizes");
     /* a text file */
     char p[512];
-    tmp_path(p, sizeof p, "text");
-    write_plain(p, "hello world\n", 12);
+    tu_tmp_path(p, sizeof p, "text");
+    tu_write_file(p, "hello world\n", 12);
     expect_fail(p, RT_ERR_FORMAT, "not an IDX file");
     free(b.p);
 }
@@ -395,11 +351,11 @@ static void test_rejects_sizes(void **state)
     expect_fail_both("trailing", &b, "trailing bytes");
     /* the plain message gives the exact counts */
     char p[512];
-    tmp_path(p, sizeof p, "trunc_counts");
-    write_plain(p, b.p, full - 5);
+    tu_tmp_path(p, sizeof p, "trunc_counts");
+    tu_write_file(p, b.p, full - 5);
     expect_fail(p, RT_ERR_FORMAT, "announces 24 bytes of i32 data, the file holds 19");
-    tmp_path(p, sizeof p, "trail_counts");
-    write_plain(p, b.p, full + 1);
+    tu_tmp_path(p, sizeof p, "trail_counts");
+    tu_write_file(p, b.p, full + 1);
     expect_fail(p, RT_ERR_FORMAT, "1 trailing bytes");
     free(b.p);
 }
@@ -446,10 +402,10 @@ static void test_rejects_bad_gzip(void **state)
         px[i] = (unsigned char)((i * 7919) >> 3);
     put(&b, px, sizeof px);
     char p[512], q[512];
-    tmp_path(p, sizeof p, "good.gz");
+    tu_tmp_path(p, sizeof p, "good.gz");
     write_gz(p, b.p, b.n);
     size_t n;
-    unsigned char *gz = read_all(p, &n);
+    unsigned char *gz = tu_read_file(p, &n);
     rt_tensor t;
     char e[512];
     assert_int_equal(rt_idx_load(p, &t, e, sizeof e), RT_OK);
@@ -457,28 +413,28 @@ static void test_rejects_bad_gzip(void **state)
     free(t.data);
 
     /* cut in the middle of the deflate stream, and just before the trailer */
-    tmp_path(q, sizeof q, "cut.gz");
-    write_plain(q, gz, n / 2);
+    tu_tmp_path(q, sizeof q, "cut.gz");
+    tu_write_file(q, gz, n / 2);
     expect_fail(q, RT_ERR_FORMAT, "gzip");
-    write_plain(q, gz, n - 8);
+    tu_write_file(q, gz, n - 8);
     expect_fail(q, RT_ERR_FORMAT, "truncated gzip stream");
-    write_plain(q, gz, n - 3);
+    tu_write_file(q, gz, n - 3);
     expect_fail(q, RT_ERR_FORMAT, "truncated gzip stream");
-    write_plain(q, gz, 2); /* the magic alone */
+    tu_write_file(q, gz, 2); /* the magic alone */
     expect_fail(q, RT_ERR_FORMAT, "");
     /* a wrong CRC in the trailer */
     gz[n - 6] ^= 0x40;
-    write_plain(q, gz, n);
+    tu_write_file(q, gz, n);
     expect_fail(q, RT_ERR_FORMAT, "corrupt gzip data");
     gz[n - 6] ^= 0x40;
     /* a wrong length in the trailer */
     gz[n - 2] ^= 0x01;
-    write_plain(q, gz, n);
+    tu_write_file(q, gz, n);
     expect_fail(q, RT_ERR_FORMAT, "corrupt gzip data");
     gz[n - 2] ^= 0x01;
     /* a bad compression method in the gzip header */
     gz[2] = 7;
-    write_plain(q, gz, n);
+    tu_write_file(q, gz, n);
     expect_fail(q, RT_ERR_FORMAT, "");
     free(gz);
     free(b.p);
@@ -492,9 +448,9 @@ static void test_rejects_args_and_io(void **state)
     assert_int_equal(rt_idx_load(NULL, &t, e, sizeof e), RT_ERR_ARG);
     assert_int_equal(rt_idx_load("x", NULL, e, sizeof e), RT_ERR_ARG);
     char p[512];
-    tmp_path(p, sizeof p, "does_not_exist.idx");
+    tu_tmp_path(p, sizeof p, "does_not_exist.idx");
     expect_fail(p, RT_ERR_IO, "cannot open");
-    expect_fail(tmpdir, RT_ERR_IO, "directory");
+    expect_fail(tu_tmpdir, RT_ERR_IO, "directory");
     /* no error buffer: still a status, no crash */
     assert_int_equal(rt_idx_load(p, &t, NULL, 0), RT_ERR_IO);
 }
@@ -507,7 +463,7 @@ static void check_robust(const char *path, const unsigned char *d, size_t n)
     assert_non_null(m);
     int n_ok = 0, n_bad = 0;
     for (size_t len = 0; len <= n; len++) {
-        write_plain(path, d, len);
+        tu_write_file(path, d, len);
         rt_tensor t;
         char e[512] = "";
         rt_status st = rt_idx_load(path, &t, e, sizeof e);
@@ -524,7 +480,7 @@ static void check_robust(const char *path, const unsigned char *d, size_t n)
         for (int bit = 0; bit < 8; bit++) {
             memcpy(m, d, n);
             m[i] ^= (unsigned char)(1u << bit);
-            write_plain(path, m, n);
+            tu_write_file(path, m, n);
             rt_tensor t;
             char e[512] = "";
             rt_status st = rt_idx_load(path, &t, e, sizeof e);
@@ -551,15 +507,15 @@ static void test_truncations_and_bit_flips(void **state)
     for (int i = 0; i < 12; i++)
         put_be(&b, (uint16_t)(i * 3000), 2);
     char p[512];
-    tmp_path(p, sizeof p, "fuzz.idx");
+    tu_tmp_path(p, sizeof p, "fuzz.idx");
     check_robust(p, b.p, b.n);
     /* the gzip form of it */
     char g[512];
-    tmp_path(g, sizeof g, "fuzz_src.gz");
+    tu_tmp_path(g, sizeof g, "fuzz_src.gz");
     write_gz(g, b.p, b.n);
     size_t n;
-    unsigned char *gz = read_all(g, &n);
-    tmp_path(p, sizeof p, "fuzz.gz");
+    unsigned char *gz = tu_read_file(g, &n);
+    tu_tmp_path(p, sizeof p, "fuzz.gz");
     check_robust(p, gz, n);
     free(gz);
     free(b.p);

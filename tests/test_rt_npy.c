@@ -16,38 +16,19 @@
 #include <cmocka.h>
 
 #include "graphrt.h"
-
-static char tmpdir[256];
+#include "testutil.h"
 
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/rt_npy_XXXXXX", base && base[0] ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return tu_tmpdir_make("rt_npy");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    DIR *d = opendir(tmpdir);
-    if (d) {
-        struct dirent *e;
-        char p[512];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-                unlink(p);
-            }
-        closedir(d);
-    }
-    rmdir(tmpdir);
+    tu_tmpdir_remove();
     return 0;
-}
-
-static void tmp_path(char *buf, size_t len, const char *name)
-{
-    snprintf(buf, len, "%s/%s", tmpdir, name);
 }
 
 /* tests/data/npy/<name>, found next to this source file */
@@ -59,29 +40,6 @@ static void data_path(char *buf, size_t len, const char *name)
         snprintf(buf, len, "%.*s/data/npy/%s", (int)(slash - f), f, name);
     else
         snprintf(buf, len, "data/npy/%s", name);
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b[n] = 0;
-    *len = (size_t)n;
-    return b;
-}
-
-static void write_all(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    fclose(f);
 }
 
 /* Writes a .npy file with the given version, header text (padded with
@@ -104,7 +62,7 @@ static void write_npy_raw(const char *path, int major, const char *hdr, size_t a
     buf[pre + hl - 1] = '\n';
     if (n)
         memcpy(buf + pre + hl, data, n);
-    write_all(path, buf, pre + hl + n);
+    tu_write_file(path, buf, pre + hl + n);
     free(buf);
 }
 
@@ -145,12 +103,12 @@ static void test_round_trip_all(void **state)
                 data[i] = (unsigned char)(dt == RT_BOOL ? i % 2 : i * 37 + d + 1);
             t.data = data;
             char path[512], err[256];
-            tmp_path(path, sizeof path, "rt.npy");
+            tu_tmp_path(path, sizeof path, "rt.npy");
             assert_int_equal(rt_npy_save(path, &t, err, sizeof err), RT_OK);
 
             /* the exact header: v1.0, 64-byte aligned, ends in \n, spelled shape */
             size_t len;
-            unsigned char *raw = read_all(path, &len);
+            unsigned char *raw = tu_read_file(path, &len);
             assert_memory_equal(raw, "\x93NUMPY\x01\x00", 8);
             size_t hl = raw[8] | (size_t)raw[9] << 8;
             assert_int_equal((10 + hl) % 64, 0);
@@ -173,7 +131,7 @@ static void test_round_trip_all(void **state)
         }
     /* no temp file is left behind */
     char tmp[512];
-    snprintf(tmp, sizeof tmp, "%s/rt.npy.tmp.%ld", tmpdir, (long)getpid());
+    snprintf(tmp, sizeof tmp, "%s/rt.npy.tmp.%ld", tu_tmpdir, (long)getpid());
     assert_int_not_equal(access(tmp, F_OK), 0);
 }
 
@@ -185,10 +143,10 @@ static void test_descr_strings(void **state)
         int64_t v = 1;
         rt_tensor t = { .dtype = all_dtypes[d], .rank = 1, .dims = { 1 }, .data = &v };
         char path[512], err[256];
-        tmp_path(path, sizeof path, "d.npy");
+        tu_tmp_path(path, sizeof path, "d.npy");
         assert_int_equal(rt_npy_save(path, &t, err, sizeof err), RT_OK);
         size_t len;
-        char *raw = (char *)read_all(path, &len);
+        char *raw = (char *)tu_read_file(path, &len);
         assert_non_null(strstr(raw + 10, want[d]));
         free(raw);
     }
@@ -261,7 +219,7 @@ static void test_versions_and_handmade(void **state)
         "{\t\"descr\": \"<i4\",\t\"fortran_order\": True, \"shape\": (3,)}",
     };
     char path[512], err[512];
-    tmp_path(path, sizeof path, "hm.npy");
+    tu_tmp_path(path, sizeof path, "hm.npy");
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         write_npy_raw(path, i == 2 ? 2 : 1, ok[i], 16, v, sizeof v);
         if (rt_npy_load(path, &t, err, sizeof err) != RT_OK)
@@ -297,20 +255,20 @@ static void test_rejects_crafted(void **state)
 {
     (void)state;
     char path[512];
-    tmp_path(path, sizeof path, "bad.npy");
+    tu_tmp_path(path, sizeof path, "bad.npy");
     const float d6[6] = { 0 };
 
-    write_all(path, "\x93NUMPX\x01\x00\x00\x00", 10);
+    tu_write_file(path, "\x93NUMPX\x01\x00\x00\x00", 10);
     expect_reject(path, RT_ERR_FORMAT, "bad magic");
-    write_all(path, "\x93NUM", 4);
+    tu_write_file(path, "\x93NUM", 4);
     expect_reject(path, RT_ERR_FORMAT, "bad magic");
-    write_all(path, "\x93NUMPY\x04\x00\x10\x00", 10);
+    tu_write_file(path, "\x93NUMPY\x04\x00\x10\x00", 10);
     expect_reject(path, RT_ERR_FORMAT, "unsupported .npy version 4.0");
     /* header longer than 1 MiB (v2 length field) */
-    write_all(path, "\x93NUMPY\x02\x00\x00\x00\x20\x00", 12);
+    tu_write_file(path, "\x93NUMPY\x02\x00\x00\x00\x20\x00", 12);
     expect_reject(path, RT_ERR_FORMAT, "too long");
     /* header length beyond the end of the file */
-    write_all(path, "\x93NUMPY\x01\x00\xff\x00{'descr'", 17);
+    tu_write_file(path, "\x93NUMPY\x01\x00\xff\x00{'descr'", 17);
     expect_reject(path, RT_ERR_FORMAT, "truncated .npy header");
 
     const struct { const char *hdr, *msg; } cases[] = {
@@ -341,9 +299,9 @@ static void test_rejects_crafted(void **state)
     /* a NUL inside the header */
     write_npy_raw(path, 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (6,)}", 64, d6, sizeof d6);
     size_t len;
-    unsigned char *raw = read_all(path, &len);
+    unsigned char *raw = tu_read_file(path, &len);
     raw[12] = 0;
-    write_all(path, raw, len);
+    tu_write_file(path, raw, len);
     free(raw);
     expect_reject(path, RT_ERR_FORMAT, "NUL");
 }
@@ -356,8 +314,8 @@ static void test_save_errors_and_atomic(void **state)
     rt_tensor t = { .dtype = RT_F32, .rank = 1, .dims = { 3 }, .data = v };
 
     /* replacing an existing file */
-    tmp_path(path, sizeof path, "a.npy");
-    write_all(path, "old", 3);
+    tu_tmp_path(path, sizeof path, "a.npy");
+    tu_write_file(path, "old", 3);
     assert_int_equal(rt_npy_save(path, &t, err, sizeof err), RT_OK);
     rt_tensor back;
     assert_int_equal(rt_npy_load(path, &back, err, sizeof err), RT_OK);
@@ -365,13 +323,13 @@ static void test_save_errors_and_atomic(void **state)
     free(back.data);
 
     /* a missing directory: an I/O error, and no file appears */
-    tmp_path(path, sizeof path, "nodir/a.npy");
+    tu_tmp_path(path, sizeof path, "nodir/a.npy");
     assert_int_equal(rt_npy_save(path, &t, err, sizeof err), RT_ERR_IO);
     assert_non_null(strstr(err, "nodir"));
     assert_int_not_equal(access(path, F_OK), 0);
 
     /* bad tensors */
-    tmp_path(path, sizeof path, "b.npy");
+    tu_tmp_path(path, sizeof path, "b.npy");
     rt_tensor bad = t;
     bad.dtype = (rt_dtype)42;
     assert_int_equal(rt_npy_save(path, &bad, err, sizeof err), RT_ERR_ARG);

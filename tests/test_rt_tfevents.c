@@ -20,55 +20,19 @@
 
 #include "graphrt.h"
 #include "tfevents.h"
-
-static char tmpdir[256];
+#include "testutil.h"
 
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/rt_tfev_XXXXXX", base && base[0] ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        char p[1024];
-        while ((e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-                snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-                rm_tree(p);
-            }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
+    return tu_tmpdir_make("rt_tfev");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    rm_tree(tmpdir);
+    tu_tmpdir_remove();
     return 0;
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
 }
 
 /* ---- CRC-32C ---- */
@@ -252,7 +216,7 @@ static void event_field(void *ctx, int num, int wt, uint64_t v, const unsigned c
 static int read_events(const char *path, event *ev, int cap)
 {
     size_t n;
-    unsigned char *d = read_all(path, &n);
+    unsigned char *d = tu_read_file(path, &n);
     size_t off = 0;
     int k = 0;
     while (off < n) {
@@ -299,7 +263,7 @@ static void test_exact_bytes(void **state)
 {
     (void)state;
     char dir[512], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/exact", tmpdir);
+    snprintf(dir, sizeof dir, "%s/exact", tu_tmpdir);
     rt_events *w = NULL;
     if (rt_events_open_at(dir, 1700000000.0, &w, err, sizeof err) != RT_OK)
         fail_msg("%s", err);
@@ -308,7 +272,7 @@ static void test_exact_bytes(void **state)
     snprintf(path, sizeof path, "%s", rt_events_path(w));
     /* flushed after each record: the bytes are there before close */
     size_t n;
-    unsigned char *d = read_all(path, &n);
+    unsigned char *d = tu_read_file(path, &n);
     assert_int_equal(n, sizeof rec_version + sizeof rec_scalar);
     assert_memory_equal(d, rec_version, sizeof rec_version);
     assert_memory_equal(d + sizeof rec_version, rec_scalar, sizeof rec_scalar);
@@ -333,7 +297,7 @@ static void test_round_trip(void **state)
 {
     (void)state;
     char dir[512], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/rt", tmpdir);
+    snprintf(dir, sizeof dir, "%s/rt", tu_tmpdir);
     rt_events *w = NULL;
     if (rt_events_open_at(dir, 1234567890.25, &w, err, sizeof err) != RT_OK)
         fail_msg("%s", err);
@@ -398,7 +362,7 @@ static void test_open_naming(void **state)
 {
     (void)state;
     char dir[512], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/a/b//c/", tmpdir);
+    snprintf(dir, sizeof dir, "%s/a/b//c/", tu_tmpdir);
     time_t t0 = time(NULL);
     rt_events *w = NULL;
     if (rt_events_open(dir, &w, err, sizeof err) != RT_OK)
@@ -425,7 +389,7 @@ static void test_open_naming(void **state)
 
     /* two writers at the same wall time: two files, never an append */
     rt_events *w1 = NULL, *w2 = NULL;
-    snprintf(dir, sizeof dir, "%s/same", tmpdir);
+    snprintf(dir, sizeof dir, "%s/same", tu_tmpdir);
     assert_int_equal(rt_events_open_at(dir, 1700000000.0, &w1, err, sizeof err), RT_OK);
     assert_int_equal(rt_events_open_at(dir, 1700000000.9, &w2, err, sizeof err), RT_OK);
     assert_string_not_equal(rt_events_path(w1), rt_events_path(w2));
@@ -458,20 +422,20 @@ static void test_errors(void **state)
     assert_int_equal(rt_events_open_at("x", -1.0, &w, err, sizeof err), RT_ERR_ARG);
 
     /* a path component that is a regular file */
-    snprintf(dir, sizeof dir, "%s/file", tmpdir);
+    snprintf(dir, sizeof dir, "%s/file", tu_tmpdir);
     FILE *f = fopen(dir, "wb");
     assert_non_null(f);
     fclose(f);
     assert_int_equal(rt_events_open(dir, &w, err, sizeof err), RT_ERR_IO);
     assert_null(w);
     assert_non_null(strstr(err, "not a directory"));
-    snprintf(dir, sizeof dir, "%s/file/sub", tmpdir);
+    snprintf(dir, sizeof dir, "%s/file/sub", tu_tmpdir);
     assert_int_equal(rt_events_open(dir, &w, err, sizeof err), RT_ERR_IO);
     assert_non_null(strstr(err, "cannot create directory"));
     assert_int_equal(rt_events_open(dir, &w, NULL, 0), RT_ERR_IO);
 
     /* bad tags: refused without writing anything */
-    snprintf(dir, sizeof dir, "%s/tags", tmpdir);
+    snprintf(dir, sizeof dir, "%s/tags", tu_tmpdir);
     assert_int_equal(rt_events_open_at(dir, 5.0, &w, err, sizeof err), RT_OK);
     assert_string_equal(rt_events_last_error(w), "");
     assert_int_equal(rt_events_scalar(w, NULL, 1, 1.0f), RT_ERR_ARG);
