@@ -27,7 +27,8 @@ GEN      := $(BUILD)/gen
 # `make V=1` shows the full commands.
 Q        := $(if $(filter 1,$(V)),,@)
 OPS_SRC  := $(wildcard ops/*.c)
-RT_SRC   := $(filter-out runtime/graphrun.c,$(wildcard runtime/*.c))
+RT_SRC   := $(wildcard runtime/*.c)
+CLI_SRC  := $(wildcard runtime/cli/*.c)   # the graphrun command, not the library
 GC_SRC   := $(filter-out graphc/main.c,$(wildcard graphc/*.c))
 GEN_SRC  := $(GEN)/graph.pb-c.c $(GEN)/checkpoint.pb-c.c $(GEN)/parser.c $(GEN)/lexer.c $(GEN)/stdlib.c
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -45,8 +46,8 @@ GRAPHC   := $(BUILD)/graphc
 GRAPHRUN := $(BUILD)/graphrun
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all test asan unit demo install clean deps cuda-check bench
-all: $(GRAPHC) $(GRAPHRUN) $(BUILD)/embed_example $(BUILD)/graphbench
+.PHONY: all test asan unit demo install clean deps cuda-check bench bench-train
+all: $(GRAPHC) $(GRAPHRUN) $(BUILD)/embed_example $(BUILD)/graphbench $(BUILD)/trainbench
 
 # Missing tools and libraries are installed (as root) or named (otherwise).
 deps $(DEPS_OK): scripts/deps.sh
@@ -105,7 +106,7 @@ $(GRAPHC): $(OBJ)/graphc/main.o $(LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
-$(GRAPHRUN): $(OBJ)/runtime/graphrun.o $(LIB_RT) $(LIB_OPS)
+$(GRAPHRUN): $(CLI_SRC:%.c=$(OBJ)/%.o) $(LIB_RT) $(LIB_OPS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
@@ -121,6 +122,23 @@ $(BUILD)/graphbench: $(OBJ)/bench/graphbench.o $(LIBS)
 # table on stdout and bench/results.json.
 bench: $(BUILD)/graphbench
 	@sh bench/run.sh $(BUILD)
+
+# trainbench (bench/trainbench.c) links the runtime only: it loads the graph
+# binaries made here from bench/train_*.g and times their `train` entry.
+$(BUILD)/trainbench: $(OBJ)/bench/trainbench.o $(LIB_RT) $(LIB_OPS)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+TRAIN_GB := $(patsubst bench/%.g,$(BUILD)/bench-train/%.gb,$(wildcard bench/train_*.g))
+$(BUILD)/bench-train/%.gb: bench/%.g $(GRAPHC)
+	@mkdir -p $(dir $@)
+	@echo "  GRAPHC  $<"
+	$(Q)$(GRAPHC) compile $< -o $@
+
+# `make bench-train`: training throughput (examples/s) of bench/train_*.g next
+# to PyTorch's on the same networks (bench/train.sh; PyTorch when installed).
+bench-train: $(BUILD)/trainbench $(TRAIN_GB)
+	@sh bench/train.sh $(BUILD)
 
 # The C API example (samples/embed.c) links the runtime only.
 $(BUILD)/embed_example: $(OBJ)/samples/embed.o $(LIB_RT) $(LIB_OPS)
@@ -138,8 +156,9 @@ $(BUILD)/tests/test_rt_%: $(OBJ)/tests/test_rt_%.o $(LIB_RT) $(LIB_OPS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL) -lcmocka
-# test_rt_session counts the allocations of a run: it wraps the allocators.
-$(BUILD)/tests/test_rt_session: LDFLAGS_ALL += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc
+# Tests that count the allocations of a run (tests/alloc_count.h) wrap the allocators.
+ALLOC_COUNTED := test_rt_session test_gc_train
+$(ALLOC_COUNTED:%=$(BUILD)/tests/%): LDFLAGS_ALL += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc
 $(BUILD)/tests/%: $(OBJ)/tests/%.o $(LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"

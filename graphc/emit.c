@@ -230,6 +230,14 @@ int gc_emit_buffer(const gc_graph *g, const gc_diag *dsrc, void **buf, size_t *l
     for (int i = 0; i < n_user; i++)
         gr.outputs[gr.n_outputs++] = (uint32_t)remap[g->outputs[i]];
     int erc = g->n_entries ? emit_entries(g, a, remap, &gr, d) : 0;
+    Graphc__TrainInfo ti;
+    if (g->train_optimizer) {
+        graphc__train_info__init(&ti);
+        ti.optimizer = (char *)g->train_optimizer;
+        ti.lr = g->train_lr;
+        ti.lr_input = g->train_lr_input >= 0 ? (char *)g->values[g->train_lr_input]->name : "";
+        gr.train = &ti;
+    }
     if (erc == -1)
         goto oom;
     if (erc < 0) {

@@ -307,6 +307,7 @@ int gc_freeze_buffer(const void *gb, size_t len, const rt_checkpoint *ck, void *
     /* the new graph: kept values (params -> consts), nodes, outputs, entries */
     Graphc__Graph ng = *g;
     ng.n_values = ng.n_nodes = ng.n_outputs = ng.n_entries = 0;
+    ng.train = NULL; /* inference only */
     ng.values = gc_alloc(a, sizeof(Graphc__Value *) * ((size_t)nv + 1));
     ng.nodes = gc_alloc(a, sizeof(Graphc__Node *) * ((size_t)nn + 1));
     ng.outputs = gc_alloc(a, sizeof(uint32_t) * (g->n_outputs + 1));

@@ -10,6 +10,7 @@ gc_graph *gc_graph_new(gc_arena *a, const char *name)
         return NULL;
     g->arena = a;
     g->name = gc_strdup(a, name ? name : "graph");
+    g->train_lr_input = -1;
     return g;
 }
 

@@ -102,6 +102,10 @@ typedef struct gc_graph {
     int n_user_outputs;   /* meaningful when trains */
     gc_entry *entries;
     int n_entries;
+    /* what the train statement said (TrainInfo in the binary) */
+    const char *train_optimizer; /* "adam(lr=0.001, ...)" (arena), NULL: none */
+    double train_lr;
+    int train_lr_input;          /* value id of the lr feed, -1: train_lr */
 } gc_graph;
 
 gc_graph *gc_graph_new(gc_arena *a, const char *name);

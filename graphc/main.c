@@ -406,6 +406,13 @@ static int cmd_inspect(int argc, char **argv)
             print_info(&vi, width);
             printf("\n");
         }
+    rt_train_info ti;
+    if (rt_model_train_info(m, &ti) == RT_OK) {
+        printf("training: %s on loss '%s'\nentry points:", ti.optimizer, ti.loss ? ti.loss : "?");
+        for (int i = 0; i < rt_model_n_entries(m); i++)
+            printf(" %s", rt_model_entry_name(m, i));
+        printf("\n");
+    }
     long long n_values = 0;
     double bytes = 0;
     for (int i = 0; i < rt_model_n_params(m); i++) {

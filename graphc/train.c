@@ -5,6 +5,7 @@
  * apply. The Adam bias corrections are computed in f64 as PyTorch does. */
 #include "train.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "autodiff.h"
@@ -204,6 +205,22 @@ int gc_train_build(gc_graph *g, gc_diag *d, const gc_train_spec *sp)
     }
     g->trains = 1;
     g->n_user_outputs = g->n_outputs;
+    g->train_lr = sp->lr;
+    g->train_lr_input = sp->lr_input;
+    const char *lrs = sp->lr_input >= 0 ? g->values[sp->lr_input]->name : NULL;
+    char lrbuf[32];
+    snprintf(lrbuf, sizeof lrbuf, "%.9g", sp->lr);
+    if (!lrs)
+        lrs = lrbuf;
+    if (sp->opt == GC_OPT_SGD)
+        g->train_optimizer = gc_sprintf(g->arena, "sgd(lr=%s, momentum=%g, nesterov=%s, weight_decay=%g)", lrs,
+                                        sp->momentum, sp->nesterov ? "true" : "false", sp->weight_decay);
+    else
+        g->train_optimizer = gc_sprintf(g->arena, "%s(lr=%s, beta1=%g, beta2=%g, eps=%g, weight_decay=%g)",
+                                        sp->opt == GC_OPT_ADAM ? "adam" : "adamw", lrs, sp->beta1, sp->beta2, sp->eps,
+                                        sp->weight_decay);
+    if (!g->train_optimizer)
+        return gc_gb_fail(&b.c, "out of memory");
     g->entries = gc_alloc(g->arena, sizeof(gc_entry) * 4); /* predict, train, grad, apply */
     if (!g->entries)
         return gc_gb_fail(&b.c, "out of memory");

@@ -132,6 +132,19 @@ int rt_model_n_entries(const rt_model *m);
 const char *rt_model_entry_name(const rt_model *m, int i);
 /* Default fetches of the entry, -1 when there is no such entry. */
 int rt_model_entry_n_fetches(const rt_model *m, const char *entry);
+/* Name of default fetch i of the entry (the loss for train), NULL if none. */
+const char *rt_model_entry_fetch_name(const rt_model *m, const char *entry, int i);
+/* 1 when the entry needs input `input` fed, else 0. */
+int rt_model_entry_needs(const rt_model *m, const char *entry, const char *input);
+/* What the graph's train statement said (strings owned by the model). */
+typedef struct rt_train_info {
+    const char *optimizer; /* "adam(lr=0.001, beta1=0.9, ...)" */
+    double lr;             /* the learning-rate attribute (when lr_input is NULL) */
+    const char *lr_input;  /* the input that feeds the learning rate, or NULL */
+    const char *loss;      /* the loss value (train's fetch) */
+} rt_train_info;
+/* RT_ERR_ARG when the binary has no training (an inference graph). */
+rt_status rt_model_train_info(const rt_model *m, rt_train_info *out);
 /* The message of the last failed call on this session ("" if none). */
 const char *rt_session_last_error(const rt_session *s);
 /* Bytes held by the session now: weights, activation arena, workspace

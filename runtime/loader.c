@@ -9,6 +9,7 @@
 #include "graph.pb-c.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -723,6 +724,34 @@ static rt_status conv_graph(conv *c, const Graphc__Graph *g)
     }
     if ((st = conv_entries(c, g)))
         return st;
+    m->train_lr_input = -1;
+    if (g->train) {
+        const Graphc__TrainInfo *ti = g->train;
+        if (!m->n_entries) {
+            rt_errf(c->err, c->err_len, "training info but no entry points");
+            return RT_ERR_FORMAT;
+        }
+        if (!(m->train_optimizer = rt_strdup(ti->optimizer ? ti->optimizer : "")))
+            return RT_ERR_NOMEM;
+        if (!isfinite(ti->lr)) {
+            rt_errf(c->err, c->err_len, "training info: learning rate is not finite");
+            return RT_ERR_FORMAT;
+        }
+        m->train_lr = ti->lr;
+        if (ti->lr_input && ti->lr_input[0]) {
+            int v = -1; /* (the model's name table is built after conversion) */
+            for (int k = 0; k < m->n_values && v < 0; k++)
+                if (strcmp(m->values[k].name, ti->lr_input) == 0)
+                    v = k;
+            if (v < 0 || m->values[v].kind != RT_VK_INPUT || m->values[v].type.dtype != OP_F32 ||
+                m->values[v].type.rank != 0) {
+                rt_errf(c->err, c->err_len, "training info: learning-rate feed '%s' is not an f32 scalar input",
+                        ti->lr_input);
+                return RT_ERR_FORMAT;
+            }
+            m->train_lr_input = v;
+        }
+    }
     if (g->plan && g->plan->n_value_ids && (st = conv_plan(c, g->plan)))
         return st;
     /* the inputs and params, in value order */
@@ -774,6 +803,7 @@ void rt_model_free(rt_model *m)
         free(m->entries[i].upd_value);
     }
     free(m->entries);
+    free(m->train_optimizer);
     free(m);
 }
 

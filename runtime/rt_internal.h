@@ -79,6 +79,9 @@ struct rt_model {
     int *params;                /* value ids of the VK_PARAM values, in value order */
     int n_entries;
     rt_entry *entries;          /* the binary's entry points (training graphs) */
+    char *train_optimizer;      /* TrainInfo (NULL: none) */
+    double train_lr;
+    int train_lr_input;         /* value id of the lr feed, -1: train_lr */
     int *hash;                  /* open-addressing table name -> value id (-1 empty) */
     size_t hash_cap;            /* a power of two */
     /* the static memory plan of the binary, validated (NULL: none) */

@@ -489,3 +489,33 @@ int rt_model_entry_n_fetches(const rt_model *m, const char *entry)
     const rt_entry *e = m ? find_entry(m, entry) : NULL;
     return e ? e->n_fetches : -1;
 }
+
+const char *rt_model_entry_fetch_name(const rt_model *m, const char *entry, int i)
+{
+    const rt_entry *e = m ? find_entry(m, entry) : NULL;
+    return e && i >= 0 && i < e->n_fetches ? m->values[e->fetches[i]].name : NULL;
+}
+
+int rt_model_entry_needs(const rt_model *m, const char *entry, const char *input)
+{
+    const rt_entry *e = m ? find_entry(m, entry) : NULL;
+    for (int i = 0; e && input && i < e->n_feeds; i++)
+        if (strcmp(m->values[e->feeds[i]].name, input) == 0)
+            return 1;
+    return 0;
+}
+
+rt_status rt_model_train_info(const rt_model *m, rt_train_info *out)
+{
+    if (!m || !out)
+        return RT_ERR_ARG;
+    memset(out, 0, sizeof *out);
+    if (!m->train_optimizer)
+        return RT_ERR_ARG;
+    out->optimizer = m->train_optimizer;
+    out->lr = m->train_lr;
+    out->lr_input = m->train_lr_input >= 0 ? m->values[m->train_lr_input].name : NULL;
+    const rt_entry *e = find_entry(m, "train");
+    out->loss = e && e->n_fetches ? m->values[e->fetches[0]].name : NULL;
+    return RT_OK;
+}

@@ -11,4 +11,5 @@ graph two_layer_net {
   loss   = sum((y_pred - y) ** 2)
 
   output y_pred, loss
+  train loss with sgd(lr=1e-5)       # graphrun train: forward, backward, update per step
 }

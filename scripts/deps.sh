@@ -17,6 +17,8 @@ need libprotobuf-c-dev hdr protobuf-c/protobuf-c.h
 need libcmocka-dev hdr cmocka.h
 need libdnnl-dev hdr oneapi/dnnl/dnnl.h
 need zlib1g-dev hdr zlib.h
+# Fashion-MNIST (IDX files): the training samples, the demo and an IDX test
+need dataset-fashion-mnist test -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 [ -z "$PKGS" ] && exit 0
 CMD="apt-get install -y$PKGS"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

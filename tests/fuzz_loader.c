@@ -3,7 +3,7 @@
  * Not built by default. From the repository root, after `make build/gen/graph.pb-c.h`:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp=libgomp -D_POSIX_C_SOURCE=200809L \
  *     -I. -Iops -Iruntime -Ibuild/gen tests/fuzz_loader.c build/gen/graph.pb-c.c \
- *     $(find runtime ops -name '*.c' ! -name graphrun.c) -lprotobuf-c -ldnnl -lm -o build/fuzz_loader
+ *     $(find runtime ops -name '*.c' ! -path '*/cli/*') -lprotobuf-c -ldnnl -lm -o build/fuzz_loader
  *   ASAN_OPTIONS=allocator_may_return_null=1 build/fuzz_loader -max_len=4096 corpus/
  * (seed corpus: .gb files; the option turns an arena too big for memory into
  * RT_ERR_NOMEM instead of an ASan report) */

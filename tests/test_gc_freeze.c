@@ -567,7 +567,7 @@ static void test_cli(void **state)
     char *text = (char *)tu_read_file(log, &ll);
     text[ll] = 0;
     if (!strstr(text, "checkpoint of graph two_layer_net") || !strstr(text, "step 17")
-        || !strstr(text, "entries: 2") || !strstr(text, "w1") || !strstr(text, "wrote 2 params"))
+        || !strstr(text, "entries: 4") || !strstr(text, "w1.grad") || !strstr(text, "wrote 4 params"))
         fail_msg("inspect output: %s", text);
     free(text);
     char p[700];
@@ -594,6 +594,7 @@ static void test_cli(void **state)
     text = (char *)tu_read_file(log, &ll);
     text[ll] = 0;
     assert_non_null(strstr(text, "params: 0"));
+    assert_null(strstr(text, "training:")); /* inference only: no optimizer, no entries */
     free(text);
     /* errors exit non-zero */
     snprintf(cmd, sizeof cmd, "%s freeze %s %s -o %s > %s 2>&1", graphc, gb, gb, fz, log);

@@ -23,6 +23,8 @@
 
 #define DATA "tests/data/train/"
 
+#include "alloc_count.h" /* n_allocs; linked with --wrap (Makefile) */
+
 /* Source text compiled as if it were DATA "net.g" (so load("w1.npy") finds
  * the data; gct_compile_text). */
 static rt_model *compile_text(const char *src, int level, char **diag)
@@ -323,6 +325,46 @@ static void test_deterministic(void **st)
     rt_model_free(m);
 }
 
+/* Training steps at batch sizes already seen allocate nothing: train, grad,
+ * apply and predict alternating, two batch sizes (as graphrun train does
+ * with its evaluation batches). */
+static void test_entries_allocate_nothing(void **st)
+{
+    (void)st;
+    rt_model *m = compile_text(net_src("adam(lr=1e-3)", 0, 0), 2, NULL);
+    assert_non_null(m);
+    data d = load_data();
+    rt_session *s;
+    char err[256];
+    long c0 = n_allocs;
+    assert_int_equal(rt_session_create(m, NULL, &s, err, sizeof err), RT_OK);
+    assert_true(n_allocs > c0); /* the counter sees the runtime */
+    static const char *const entries[4] = { "train", "grad", "apply", "predict" };
+    for (int round = 0; round < 2; round++) {
+        long before = n_allocs;
+        for (int i = 0; i < 8; i++) {
+            int64_t r0 = (i % 2) * 8, r1 = r0 + (i % 2 ? 8 : 5);
+            const char *e = entries[i % 4];
+            if (strcmp(e, "predict") == 0) {
+                const char *names[2] = { "x", "y" };
+                rt_tensor feeds[2] = { rows(&d.x, r0, r1), rows(&d.y, r0, r1) };
+                const char *fn[1] = { "y_pred" };
+                rt_tensor out;
+                assert_int_equal(rt_session_run_entry(s, e, 2, names, feeds, 1, fn, &out), RT_OK);
+                assert_int_equal(out.dims[0], r1 - r0);
+            } else {
+                run_entry(s, e, &d, r0, r1, -1);
+            }
+        }
+        /* round 0 sees every (entry, size) once; round 1 must not allocate */
+        if (round == 1)
+            assert_int_equal(n_allocs - before, 0);
+    }
+    rt_session_free(s);
+    free_data(&d);
+    rt_model_free(m);
+}
+
 /* lr as a feed: the same result as the constant, and lr = 0 changes nothing */
 static void test_lr_feed(void **st)
 {
@@ -502,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_frozen),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_lr_feed),
+        cmocka_unit_test(test_entries_allocate_nothing),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_loader_entries),
     };

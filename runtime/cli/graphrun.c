@@ -1,8 +1,9 @@
-/* runtime/graphrun.c -- the `graphrun` command: a thin CLI over graphrt.h.
+/* runtime/cli/graphrun.c -- the `graphrun` command: a thin CLI over graphrt.h.
  * Loads a graph binary, feeds .npy files by input name, runs the outputs the
  * feeds can compute (or the --fetch names), writes them as .npy (atomically)
  * or prints them, and with --repeat reports load, first-run and steady-state
  * latency. Every bad argument or file is a "graphrun: ..." message, exit 1. */
+#include "cli.h"
 #include "graphrt.h"
 
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#define MAX_ARGS 256
 
 static void usage(FILE *f)
 {
@@ -48,55 +48,6 @@ static void usage(FILE *f)
 "and '_' map to files with those characters replaced by '_'.\n");
 }
 
-static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("graphrun: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* mkdir -p; 0 or -1 with errno */
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] != '/' && buf[i] != 0)
-            continue;
-        char c = buf[i];
-        buf[i] = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        buf[i] = c;
-    }
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return -1;
-    if (!S_ISDIR(sb.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
-}
-
 /* DIR/NAME.npy with NAME made safe for a file name. */
 static void npy_path(const char *dir, const char *name, char *buf, size_t len)
 {
@@ -110,17 +61,6 @@ static void npy_path(const char *dir, const char *name, char *buf, size_t len)
     }
     safe[i] = 0;
     snprintf(buf, len, "%s/%s.npy", dir, safe);
-}
-
-static int parse_int(const char *s, const char *opt, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return die("%s: expected an integer in [%ld, %ld], got '%s'", opt, lo, hi, s);
-    *out = v;
-    return 0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -199,234 +139,10 @@ typedef struct feed_arg {
     const char *path;
 } feed_arg;
 
-/* ---- graphrun train ---------------------------------------------------- */
-
-static void train_usage(FILE *f)
-{
-    fprintf(f,
-"usage: graphrun train MODEL.gb --data NAME=FILE.npy... --batch B\n"
-"                      [--steps S | --epochs E] [--seed S] [--no-shuffle]\n"
-"                      [--lr-input NAME --lr V] [--log-every K] [--threads N]\n"
-"Trains a graph compiled with a 'train' statement: runs its 'train' entry\n"
-"(forward, backward, update) on batches of B rows along axis 0 of the .npy\n"
-"files (one per input, all with the same number of rows), reshuffled every\n"
-"epoch with a seeded generator unless --no-shuffle (a last partial batch is\n"
-"dropped). --steps S runs S steps (epochs repeat as needed); else E epochs\n"
-"(default 1). Prints 'step S  loss L  examples/s X' every K steps (default 1)\n"
-"and the last step. --lr-input NAME --lr V feeds V to the scalar input NAME\n"
-"(a learning rate declared as a feed).\n");
-}
-
-/* splitmix64: the shuffle's generator (seeded, the same on every machine) */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void shuffle(int64_t *perm, int64_t n, uint64_t *rng)
-{
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)(splitmix64(rng) % (uint64_t)(i + 1));
-        int64_t t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-}
-
-static int train_main(int argc, char **argv)
-{
-    const char *model_path = NULL, *lr_input = NULL;
-    const char *dnames[MAX_ARGS];
-    const char *dpaths[MAX_ARGS];
-    int n_data = 0, shuffle_on = 1, have_lr = 0;
-    long batch = 0, steps = -1, epochs = -1, seed = 0, log_every = 1, threads = 0;
-    double lr = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            train_usage(stdout);
-            return 0;
-        }
-        if (strcmp(a, "--no-shuffle") == 0) {
-            shuffle_on = 0;
-            continue;
-        }
-        int takes = strcmp(a, "--data") == 0 || strcmp(a, "--batch") == 0 || strcmp(a, "--steps") == 0 ||
-                    strcmp(a, "--epochs") == 0 || strcmp(a, "--seed") == 0 || strcmp(a, "--lr-input") == 0 ||
-                    strcmp(a, "--lr") == 0 || strcmp(a, "--log-every") == 0 || strcmp(a, "--threads") == 0;
-        if (!takes) {
-            if (a[0] == '-' && a[1])
-                return die("train: unknown option '%s' (see graphrun train --help)", a);
-            if (model_path)
-                return die("train: more than one model file ('%s' and '%s')", model_path, a);
-            model_path = a;
-            continue;
-        }
-        if (i + 1 >= argc)
-            return die("train: %s needs a value", a);
-        const char *val = argv[++i];
-        if (strcmp(a, "--data") == 0) {
-            const char *eq = strchr(val, '=');
-            if (!eq || eq == val || !eq[1])
-                return die("train: --data expects NAME=FILE.npy, got '%s'", val);
-            if (n_data >= MAX_ARGS)
-                return die("train: too many --data options");
-            argv[i][eq - val] = 0;
-            dnames[n_data] = argv[i];
-            dpaths[n_data++] = eq + 1;
-        } else if (strcmp(a, "--lr-input") == 0) {
-            lr_input = val;
-        } else if (strcmp(a, "--lr") == 0) {
-            char *end;
-            errno = 0;
-            lr = strtod(val, &end);
-            if (errno || end == val || *end)
-                return die("train: --lr expects a number, got '%s'", val);
-            have_lr = 1;
-        } else if (parse_int(val, a, strcmp(a, "--seed") == 0 || strcmp(a, "--threads") == 0 ? 0 : 1,
-                             strcmp(a, "--threads") == 0 ? 4096 : 1L << 40,
-                             strcmp(a, "--batch") == 0 ? &batch : strcmp(a, "--steps") == 0 ? &steps
-                             : strcmp(a, "--epochs") == 0 ? &epochs : strcmp(a, "--seed") == 0 ? &seed
-                             : strcmp(a, "--threads") == 0 ? &threads : &log_every)) {
-            return 1;
-        }
-    }
-    if (!model_path) {
-        train_usage(stderr);
-        return die("train: no model file given");
-    }
-    if (n_data == 0 || batch <= 0)
-        return die("train: give the data (--data NAME=FILE.npy, one per input) and --batch B");
-    if (!lr_input != !have_lr)
-        return die("train: --lr-input NAME and --lr V go together");
-    if (steps > 0 && epochs > 0)
-        return die("train: give --steps or --epochs, not both");
-
-    int rc = 1;
-    char err[1024];
-    rt_model *m = NULL;
-    rt_session *s = NULL;
-    rt_tensor data[MAX_ARGS + 1], feeds[MAX_ARGS + 1];
-    const char *fnames[MAX_ARGS + 1];
-    int64_t *perm = NULL;
-    memset(data, 0, sizeof data);
-    memset(feeds, 0, sizeof feeds);
-    float lr_val = (float)lr;
-    rt_status st = rt_model_load_file(model_path, &m, err, sizeof err);
-    if (st != RT_OK) {
-        die("%s: %s", model_path, err);
-        goto out;
-    }
-    if (rt_model_entry_n_fetches(m, "train") != 1) {
-        die("%s: no 'train' entry point (compile a graph with a 'train LOSS with OPT(...)' statement)", model_path);
-        goto out;
-    }
-    int64_t n_rows = -1;
-    for (int i = 0; i < n_data; i++) {
-        if ((st = rt_npy_load(dpaths[i], &data[i], err, sizeof err)) != RT_OK) {
-            die("%s: %s", dpaths[i], err);
-            goto out;
-        }
-        if (data[i].rank < 1) {
-            die("%s: a scalar; training data needs a batch axis 0", dpaths[i]);
-            goto out;
-        }
-        if (n_rows >= 0 && data[i].dims[0] != n_rows) {
-            die("%s has %lld rows but %s has %lld: every --data file needs the same number", dpaths[i],
-                (long long)data[i].dims[0], dpaths[0], (long long)n_rows);
-            goto out;
-        }
-        n_rows = data[i].dims[0];
-        feeds[i] = data[i];
-        feeds[i].dims[0] = batch;
-        size_t row = rt_dtype_size(data[i].dtype);
-        for (int d = 1; d < data[i].rank; d++)
-            row *= (size_t)data[i].dims[d];
-        feeds[i].data = malloc(row * (size_t)batch + 1);
-        if (!feeds[i].data) {
-            die("out of memory for a batch of %ld rows of %s", batch, dpaths[i]);
-            goto out;
-        }
-        fnames[i] = dnames[i];
-    }
-    if (n_rows < batch) {
-        die("the data has %lld rows, fewer than one batch of %ld", (long long)n_rows, batch);
-        goto out;
-    }
-    int nf = n_data;
-    if (lr_input) {
-        fnames[nf] = lr_input;
-        feeds[nf] = (rt_tensor){ .dtype = RT_F32, .rank = 0, .data = &lr_val };
-        nf++;
-    }
-    int64_t per_epoch = n_rows / batch;
-    if (steps < 0)
-        steps = (epochs > 0 ? epochs : 1) * per_epoch;
-    perm = malloc(sizeof(int64_t) * (size_t)n_rows);
-    if (!perm) {
-        die("out of memory");
-        goto out;
-    }
-    rt_session_options o = rt_session_options_default();
-    o.n_threads = (int)threads;
-    if ((st = rt_session_create(m, &o, &s, err, sizeof err)) != RT_OK) {
-        die("%s", err);
-        goto out;
-    }
-    uint64_t rng = (uint64_t)seed;
-    double t0 = now_ms();
-    long seen0 = 0;
-    for (long step = 0; step < steps; step++) {
-        int64_t b = step % per_epoch;
-        if (b == 0) {
-            for (int64_t r = 0; r < n_rows; r++)
-                perm[r] = r;
-            if (shuffle_on)
-                shuffle(perm, n_rows, &rng);
-        }
-        for (int i = 0; i < n_data; i++) {
-            size_t row = rt_dtype_size(data[i].dtype);
-            for (int d = 1; d < data[i].rank; d++)
-                row *= (size_t)data[i].dims[d];
-            for (long r = 0; r < batch; r++)
-                memcpy((char *)feeds[i].data + (size_t)r * row,
-                       (const char *)data[i].data + (size_t)perm[b * batch + r] * row, row);
-        }
-        rt_tensor loss;
-        if ((st = rt_session_run_entry(s, "train", nf, fnames, feeds, 0, NULL, &loss)) != RT_OK) {
-            die("step %ld: %s", step + 1, rt_session_last_error(s));
-            goto out;
-        }
-        /* hooks (later): TensorBoard scalars, checkpoints, evaluation, progress bar */
-        if ((step + 1) % log_every == 0 || step + 1 == steps) {
-            double t1 = now_ms();
-            double eps = t1 > t0 ? (double)((step + 1 - seen0) * batch) / ((t1 - t0) / 1000.0) : 0.0;
-            printf("step %ld  loss %.6g  examples/s %.1f\n", step + 1,
-                   loss.dtype == RT_F32 ? (double)*(const float *)loss.data : NAN, eps);
-            fflush(stdout);
-            t0 = t1;
-            seen0 = step + 1;
-        }
-    }
-    rc = 0;
-out:
-    for (int i = 0; i < n_data; i++) {
-        free(data[i].data);
-        free(feeds[i].data);
-    }
-    free(perm);
-    rt_session_free(s);
-    rt_model_free(m);
-    return rc;
-}
-
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "train") == 0)
-        return train_main(argc - 1, argv + 1);
+        return graphrun_train(argc - 1, argv + 1);
 
     const char *model_path = NULL, *inputs_dir = NULL, *out_dir = NULL;
     feed_arg fa[MAX_ARGS];
