@@ -161,7 +161,12 @@ int gc_emit_buffer(const gc_graph *g, const gc_diag *dsrc, void **buf, size_t *l
             goto oom;
         pv->trainable = v->kind == GV_PARAM && v->trainable;
         if (v->kind == GV_PARAM || v->kind == GV_CONST) {
-            size_t nch = v->nbytes ? (v->nbytes + CHUNK - 1) / CHUNK : 0;
+            /* all-zero data (optimizer state, accumulators) is a flag, not bytes */
+            int zero = v->nbytes >= 64;
+            for (size_t k = 0; zero && k < v->nbytes; k++)
+                zero = ((const unsigned char *)v->data)[k] == 0;
+            pv->zeros = zero;
+            size_t nch = v->nbytes && !zero ? (v->nbytes + CHUNK - 1) / CHUNK : 0;
             pv->n_data = nch;
             pv->data = gc_alloc(a, sizeof(ProtobufCBinaryData) * (nch + 1));
             if (!pv->data)

@@ -331,6 +331,7 @@ int gc_freeze_buffer(const void *gb, size_t len, const rt_checkpoint *ck, void *
             size_t nch = nbytes ? (nbytes + CHUNK - 1) / CHUNK : 0;
             cv->kind = GRAPHC__VALUE_KIND__VK_CONST;
             cv->trainable = 0;
+            cv->zeros = 0;
             cv->n_data = nch;
             cv->data = gc_alloc(a, sizeof(ProtobufCBinaryData) * (nch + 1));
             if (!cv->data)

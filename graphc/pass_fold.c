@@ -3,7 +3,8 @@
  * run at compile time with the runtime's own CPU kernel (ops/, one
  * arithmetic) and replaced by a constant holding its result. Folds that could
  * change results are refused and reported: a failing kernel (integer division
- * by zero), NaN/Inf out of finite inputs, results over ctx->fold_limit. */
+ * by zero), NaN/Inf out of finite inputs, results over ctx->fold_limit, and
+ * results much larger than their inputs (broadcasts). */
 #include "pass.h"
 
 #include <math.h>
@@ -76,6 +77,7 @@ static int fold_node(gc_pass_ctx *ctx, gc_node *n)
     op_tensor in[OP_MAX_INPUTS], out[OP_MAX_OUTPUTS];
     int64_t out_numel[OP_MAX_OUTPUTS];
     int in_nonfinite = 0;
+    int64_t in_total = 0;
     for (int j = 0; j < n->n_inputs; j++) {
         const gc_value *v = g->values[n->inputs[j]];
         if (v->kind != GV_CONST || v->dead || !v->data)
@@ -87,6 +89,7 @@ static int fold_node(gc_pass_ctx *ctx, gc_node *n)
         if (ne < 0 || (size_t)ne * op_dtype_size(v->type.dtype) != v->nbytes)
             return 0; /* inconsistent constant: leave it to the runtime's checks */
         in[j].data = v->data;
+        in_total += ne;
         in_nonfinite |= has_nonfinite(&in[j], ne);
     }
     char err[OP_ERR_LEN] = "";
@@ -106,6 +109,13 @@ static int fold_node(gc_pass_ctx *ctx, gc_node *n)
         if (out_numel[o] > limit) {
             gc_pass_note(ctx, "kept %s: result of %lld elements is over the fold limit (%lld)", what,
                          (long long)out_numel[o], (long long)limit);
+            return 2;
+        }
+        /* a broadcast (expand of a scalar, zeros_like...) is cheaper to run
+         * than to store: folding it would only grow the binary */
+        if (out_numel[o] > 4096 && out_numel[o] > 2 * in_total) {
+            gc_pass_note(ctx, "kept %s: its %lld elements come from %lld (folding would grow the binary)", what,
+                         (long long)out_numel[o], (long long)in_total);
             return 2;
         }
         out[o].data = NULL;

@@ -29,6 +29,8 @@ typedef struct conv {
     /* name -> value id hash (open addressing), for the uniqueness check */
     int *hash;
     size_t hash_cap;
+    size_t file_len;     /* the binary's size, to bound all-zero values */
+    uint64_t zero_bytes; /* bytes of values marked all-zero so far */
 } conv;
 
 
@@ -218,6 +220,22 @@ static rt_status conv_values(conv *c, const Graphc__Graph *g)
             numel *= rv->type.dims[i].coef; /* no overflow: checked by conv_type */
         uint64_t want = (uint64_t)numel * op_dtype_size(rv->type.dtype);
         uint64_t have = 0;
+        if (pv->zeros) {
+            /* data left out: all zeros. A corrupt file must not make us
+             * allocate without bound, so zero-filled values are limited to
+             * a multiple of the file's size (Adam state is 3x the params). */
+            if (pv->n_data) {
+                rt_errf(c->err, c->err_len, "%s: marked all-zero but carries data", what);
+                return RT_ERR_FORMAT;
+            }
+            c->zero_bytes += want;
+            if (c->zero_bytes > (uint64_t)16 * c->file_len + ((uint64_t)256 << 20)) {
+                rt_errf(c->err, c->err_len, "%s: %llu bytes of all-zero values in a file of %zu bytes: corrupt "
+                        "or not made by graphc", what, (unsigned long long)c->zero_bytes, c->file_len);
+                return RT_ERR_FORMAT;
+            }
+            have = want;
+        }
         for (size_t k = 0; k < pv->n_data; k++) {
             if (pv->data[k].len && !pv->data[k].data) {
                 rt_errf(c->err, c->err_len, "%s: data chunk %zu is missing", what, k);
@@ -235,7 +253,7 @@ static rt_status conv_values(conv *c, const Graphc__Graph *g)
         if (want > SIZE_MAX)
             return RT_ERR_NOMEM;
         rv->nbytes = (size_t)want;
-        rv->data = malloc(rv->nbytes ? rv->nbytes : 1);
+        rv->data = pv->zeros ? calloc(1, rv->nbytes ? rv->nbytes : 1) : malloc(rv->nbytes ? rv->nbytes : 1);
         if (!rv->data)
             return RT_ERR_NOMEM;
         size_t off = 0;
@@ -846,7 +864,7 @@ rt_status rt_model_load_buffer(const void *buf, size_t len, rt_model **out, char
         return RT_ERR_FORMAT;
     }
     rt_model *m = calloc(1, sizeof *m);
-    conv c = { m, err, err_len, NULL, 0 };
+    conv c = { m, err, err_len, NULL, 0, len, 0 };
     rt_status st = m ? conv_graph(&c, g) : RT_ERR_NOMEM;
     graphc__graph__free_unpacked(g, &la.base);
     if (m) {

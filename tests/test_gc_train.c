@@ -513,6 +513,19 @@ static void mut_dup_name(Graphc__Graph *g)
 }
 static void mut_fetch_range(Graphc__Graph *g) { entry_of(g, "grad")->fetches[0] = 1u << 30; }
 static void mut_feed_kind(Graphc__Graph *g) { entry_of(g, "train")->feeds[0] = value_named(g, "w1"); }
+/* all-zero values: no data with the flag, and never more than the file can justify */
+static void mut_zeros_with_data(Graphc__Graph *g) { g->values[value_named(g, "w1")]->zeros = 1; }
+static void mut_zeros_huge(Graphc__Graph *g)
+{
+    Graphc__Value *v = g->values[value_named(g, "w1.grad")];
+    assert_true(v->zeros && v->n_data == 0);
+    v->type->dims[0]->coef = (int64_t)1 << 28; /* 1 GiB of zeros */
+}
+static void mut_training_lr(Graphc__Graph *g)
+{
+    assert_string_equal(g->train->lr_input, ""); /* protobuf-c's static default: not ours to free */
+    g->train->lr_input = strdup("y");          /* freed with the message */
+}
 
 /* the loader validates every entry point field */
 static void test_loader_entries(void **st)
@@ -531,6 +544,28 @@ static void test_loader_entries(void **st)
     expect_bad_entry(buf, len, mut_dup_name, "is defined twice");
     expect_bad_entry(buf, len, mut_fetch_range, "entry point fetch 0 is value 1073741824");
     expect_bad_entry(buf, len, mut_feed_kind, "feed 0 is value");
+    expect_bad_entry(buf, len, mut_zeros_with_data, "marked all-zero but carries data");
+    expect_bad_entry(buf, len, mut_zeros_huge, "bytes of all-zero values in a file of");
+    expect_bad_entry(buf, len, mut_training_lr, "learning-rate feed 'y' is not an f32 scalar input");
+    /* the accumulators travel as a flag and load as zeros */
+    Graphc__Graph *g = graphc__graph__unpack(NULL, len - 8, (const uint8_t *)buf + 8);
+    assert_non_null(g);
+    Graphc__Value *acc = g->values[value_named(g, "w1.grad")];
+    assert_true(acc->zeros);
+    assert_int_equal(acc->n_data, 0);
+    graphc__graph__free_unpacked(g, NULL);
+    assert_int_equal(rt_model_load_buffer(buf, len, &m, err, sizeof err), RT_OK);
+    for (int i = 0; i < rt_model_n_params(m); i++) {
+        rt_value_info vi;
+        rt_tensor t;
+        assert_int_equal(rt_model_param(m, i, &vi), RT_OK);
+        if (strcmp(vi.name, "w1.grad"))
+            continue;
+        assert_int_equal(rt_model_param_data(m, i, &t), RT_OK);
+        for (int k = 0; k < 3000; k++)
+            assert_true(((const float *)t.data)[k] == 0.0f);
+    }
+    rt_model_free(m);
     free(buf);
 }
 
