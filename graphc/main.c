@@ -277,7 +277,7 @@ static int inspect_checkpoint(const char *in, const char *dump)
             }
         }
         if (!rc)
-            printf("wrote %d params to %s/\n", n, dump);
+            printf("wrote %d params to %s%s\n", n, dump, dump[0] && dump[strlen(dump) - 1] == '/' ? "" : "/");
     }
     rt_checkpoint_free(c);
     return rc;
@@ -496,7 +496,7 @@ static int cmd_inspect(int argc, char **argv)
             }
         }
         if (!rc)
-            printf("wrote %d params to %s/\n", rt_model_n_params(m), dump);
+            printf("wrote %d params to %s%s\n", rt_model_n_params(m), dump, dump[0] && dump[strlen(dump) - 1] == '/' ? "" : "/");
     }
     rt_model_free(m);
     return rc;
