@@ -474,6 +474,57 @@ static void test_idx_eval_tensorboard(void **state)
     free(bytes);
 }
 
+/* 96 rows in batches of 40: steps of 40, 40 and 16 rows per epoch (as
+ * PyTorch's DataLoader), or 2 steps with --drop-last; the weights equal
+ * train steps run here through the C API on the same rows. */
+static void test_partial_batch(void **state)
+{
+    (void)state;
+    char ck[512], gb[512], x[512], y[512], err[512], *out;
+    path_in(ck, sizeof ck, "partial.gbc");
+    out = expect_ok("partial", run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 40 --epochs 2 "
+                                   "--no-shuffle --threads 1 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, ck));
+    if (!strstr(out, "3 steps per epoch (batch 40, the last of 16 rows), 6 steps in all"))
+        fail_msg("%s", out);
+    free(out);
+    path_in(gb, sizeof gb, "tiny.gb");
+    path_in(x, sizeof x, "x.npy");
+    path_in(y, sizeof y, "y.npy");
+    rt_model *m;
+    rt_session *s;
+    rt_tensor tx, ty;
+    assert_int_equal(rt_model_load_file(gb, &m, err, sizeof err), RT_OK);
+    rt_session_options o = rt_session_options_default();
+    o.n_threads = 1;
+    assert_int_equal(rt_session_create(m, &o, &s, err, sizeof err), RT_OK);
+    assert_int_equal(rt_npy_load(x, &tx, err, sizeof err), RT_OK);
+    assert_int_equal(rt_npy_load(y, &ty, err, sizeof err), RT_OK);
+    static const int first[3] = { 0, 40, 80 }, count[3] = { 40, 40, 16 };
+    for (int step = 0; step < 6; step++) {
+        int k = step % 3;
+        rt_tensor f[2] = { tx, ty };
+        f[0].dims[0] = f[1].dims[0] = count[k];
+        f[0].data = (float *)tx.data + first[k] * 4;
+        f[1].data = (int32_t *)ty.data + first[k];
+        const char *names[2] = { "x", "y" };
+        rt_tensor loss;
+        assert_int_equal(rt_session_run_entry(s, "train", 2, names, f, 0, NULL, &loss), RT_OK);
+    }
+    char mine[512];
+    path_in(mine, sizeof mine, "partial_api.gbc");
+    assert_int_equal(rt_checkpoint_save(s, mine, 6, err, sizeof err), RT_OK);
+    assert_same_checkpoint(ck, mine);
+    free(tx.data);
+    free(ty.data);
+    rt_session_free(s);
+    rt_model_free(m);
+    out = expect_ok("drop last", run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 40 --epochs 2 "
+                                     "--drop-last --threads 1", graphrun, tmpdir, tmpdir, tmpdir));
+    if (!strstr(out, "2 steps per epoch (batch 40, 16 rows left out per epoch), 4 steps in all"))
+        fail_msg("%s", out);
+    free(out);
+}
+
 static void test_lr_schedule(void **state)
 {
     (void)state;
@@ -515,8 +566,8 @@ static void test_errors(void **state)
                    tmpdir, tmpdir), "cannot feed input 'y'");
     expect_err(run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/t10k-labels-idx1-ubyte --batch 16",
                    graphrun, tmpdir, tmpdir, tmpdir), "has 40 rows but");
-    expect_err(run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 500", graphrun, tmpdir,
-                   tmpdir, tmpdir), "fewer than one batch");
+    expect_err(run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 500 --drop-last", graphrun,
+                   tmpdir, tmpdir, tmpdir), "fewer than one batch");
     expect_err(run("%s train %s/plain.gb --data x=%s/x.npy --batch 16", graphrun, tmpdir, tmpdir),
                "has no training");
     /* a file that is neither .npy nor IDX; a missing file */
@@ -560,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_sigint_then_resume),
         cmocka_unit_test(test_same_seed_same_losses),
         cmocka_unit_test(test_idx_eval_tensorboard),
+        cmocka_unit_test(test_partial_batch),
         cmocka_unit_test(test_lr_schedule),
         cmocka_unit_test(test_errors),
     };

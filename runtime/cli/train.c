@@ -54,8 +54,10 @@ static void train_usage(FILE *f)
 "                          first output of shape [N, C])\n"
 "  --eval-labels NAME      the labels input (default: the integer input)\n"
 "schedule:\n"
-"  --batch B               rows per step; a last partial batch of an epoch is\n"
-"                          dropped (its rows come first in another epoch)\n"
+"  --batch B               rows per step; an epoch ends with a smaller batch\n"
+"                          when B does not divide the rows (as PyTorch's\n"
+"                          DataLoader and Keras' fit)\n"
+"  --drop-last             leave that partial batch out instead\n"
 "  --epochs E | --steps S  train until the global step is E epochs' worth or S\n"
 "                          (default: 1 epoch); counted from the start of\n"
 "                          training, so a resumed run stops at the same step\n"
@@ -472,7 +474,7 @@ int graphrun_train(int argc, char **argv)
 {
     const char *model_path = NULL, *ckpt = NULL, *logdir = NULL, *eval_out = NULL, *eval_labels = NULL;
     named_path dargs[MAX_ARGS], targs[MAX_ARGS];
-    int n_d = 0, n_t = 0, shuffle_on = 1, fresh = 0, progress = -1;
+    int n_d = 0, n_t = 0, shuffle_on = 1, fresh = 0, progress = -1, drop_last = 0;
     long batch = 0, steps = -1, epochs = -1, seed = 0, log_every = 100, threads = 0, save_every = 0;
     double lr = NAN;
     schedule sched = { 0 };
@@ -483,14 +485,16 @@ int graphrun_train(int argc, char **argv)
             train_usage(stdout);
             return 0;
         }
-        if (strcmp(a, "--no-shuffle") == 0 || strcmp(a, "--fresh") == 0 || strcmp(a, "--progress") == 0 ||
-            strcmp(a, "--no-progress") == 0) {
-            if (a[2] == 'n' && a[3] == 'o' && a[5] == 's')
-                shuffle_on = 0;
-            else if (a[2] == 'f')
-                fresh = 1;
-            else
-                progress = a[2] == 'p';
+        if (strcmp(a, "--no-shuffle") == 0) {
+            shuffle_on = 0;
+            continue;
+        }
+        if (strcmp(a, "--fresh") == 0 || strcmp(a, "--drop-last") == 0) {
+            *(a[2] == 'f' ? &fresh : &drop_last) = 1;
+            continue;
+        }
+        if (strcmp(a, "--progress") == 0 || strcmp(a, "--no-progress") == 0) {
+            progress = a[2] == 'p';
             continue;
         }
         static const char *const takes[] = { "--data", "--test-data", "--batch", "--steps", "--epochs", "--seed",
@@ -621,8 +625,9 @@ int graphrun_train(int argc, char **argv)
         die("train: the train entry needs input '%s': give --data %s=FILE", missing, missing);
         goto out;
     }
-    if (n_rows < batch) {
-        die("the data has %lld rows, fewer than one batch of %ld", (long long)n_rows, batch);
+    if (drop_last && n_rows < batch) {
+        die("the data has %lld rows, fewer than one batch of %ld (and --drop-last leaves out partial batches)",
+            (long long)n_rows, batch);
         goto out;
     }
     int nf = n_d;
@@ -687,7 +692,7 @@ int graphrun_train(int argc, char **argv)
         }
     }
 
-    int64_t per_epoch = n_rows / batch;
+    int64_t per_epoch = drop_last ? n_rows / batch : (n_rows + batch - 1) / batch;
     int64_t total = steps >= 0 ? steps : (epochs >= 0 ? epochs : 1) * per_epoch;
     if (!(perm = malloc(sizeof(int64_t) * (size_t)n_rows))) {
         die("out of memory");
@@ -726,9 +731,12 @@ int graphrun_train(int argc, char **argv)
         printf("  evaluating after every epoch:%s%s%s%s%s\n", evc.loss ? " test_loss" : "", evc.out_i >= 0 ? ", accuracy of argmax(" : "",
                evc.out_i >= 0 ? evc.out_name : "", evc.out_i >= 0 ? ") against " : "",
                evc.out_i >= 0 ? test[evc.labels_i].name : "");
-    printf("  %lld steps per epoch (batch %ld, %lld rows left out per epoch), %lld steps in all, seed %ld, %s\n",
-           (long long)per_epoch, batch, (long long)(n_rows - per_epoch * batch), (long long)total, seed,
-           shuffle_on ? "shuffled" : "not shuffled");
+    char tail[96] = "";
+    if (n_rows % batch)
+        snprintf(tail, sizeof tail, drop_last ? ", %lld rows left out per epoch" : ", the last of %lld rows",
+                 (long long)(n_rows % batch));
+    printf("  %lld step%s per epoch (batch %ld%s), %lld steps in all, seed %ld, %s\n", (long long)per_epoch,
+           per_epoch == 1 ? "" : "s", batch, tail, (long long)total, seed, shuffle_on ? "shuffled" : "not shuffled");
     fflush(stdout);
 
     if (logdir) {
@@ -743,7 +751,7 @@ int graphrun_train(int argc, char **argv)
     signal(SIGTERM, on_signal);
 
     double t_start = now_ms(), t_win = t_start, t_bar = 0;
-    int64_t step0 = step, win0 = step, cur_epoch = -1;
+    int64_t step0 = step, cur_epoch = -1, rows_done = 0, win_rows = 0;
     double win_loss = 0, ep_loss = 0;
     int64_t win_n = 0, ep_n = 0;
     double last_acc = NAN, last_tloss = NAN;
@@ -756,8 +764,11 @@ int graphrun_train(int argc, char **argv)
             ep_loss = 0;
             ep_n = 0;
         }
-        for (int i = 0; i < n_d; i++)
-            gather(&data[i], perm, b * batch, batch, feeds[i].data);
+        int64_t nb = n_rows - b * batch < batch ? n_rows - b * batch : batch; /* a last partial batch */
+        for (int i = 0; i < n_d; i++) {
+            feeds[i].dims[0] = nb;
+            gather(&data[i], perm, b * batch, nb, feeds[i].data);
+        }
         double cur_lr = lr_at(&sched, base_lr, step, total, per_epoch);
         lr_feed = (float)cur_lr;
         rt_tensor loss;
@@ -768,6 +779,8 @@ int graphrun_train(int argc, char **argv)
             goto out;
         }
         step++;
+        rows_done += nb;
+        win_rows += nb;
         float lv = *(const float *)loss.data;
         if (!isfinite(lv)) {
             if (bar_open)
@@ -799,13 +812,13 @@ int graphrun_train(int argc, char **argv)
             bar[w] = 0;
             printf("\r\033[Kepoch %lld [%s] %lld/%lld  loss %.4f  %.0f ex/s  eta %s", (long long)epoch + 1, bar,
                    (long long)(step - epoch * per_epoch), (long long)per_epoch, ep_loss / (double)ep_n,
-                   (double)(step - step0) * (double)batch / done_s, etas);
+                   (double)rows_done / done_s, etas);
             fflush(stdout);
             t_bar = t;
             bar_open = 1;
         }
         if (!progress && (step % log_every == 0 || last)) {
-            double eps = (double)(step - win0) * (double)batch / ((t - t_win) / 1000.0);
+            double eps = (double)win_rows / ((t - t_win) / 1000.0);
             printf("step %lld  epoch %lld  loss %.6g  lr %.4g  examples/s %.1f  eta %s\n", (long long)step,
                    (long long)epoch + 1, win_loss / (double)win_n, cur_lr, eps, etas);
             fflush(stdout);
@@ -814,7 +827,7 @@ int graphrun_train(int argc, char **argv)
                 goto out;
             }
             t_win = t;
-            win0 = step;
+            win_rows = 0;
             win_loss = 0;
             win_n = 0;
         }
@@ -867,7 +880,7 @@ int graphrun_train(int argc, char **argv)
                ckpt ? " (raise --steps/--epochs to train on)" : "");
     } else {
         printf("trained %lld steps in %.1f s (%.0f examples/s)", (long long)(step - step0), secs,
-               (double)(step - step0) * (double)batch / secs);
+               (double)rows_done / secs);
         if (n_t && evc.out_i >= 0)
             printf(", test accuracy %.4f", last_acc);
         if (ckpt && saved_at_end)
