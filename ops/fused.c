@@ -2,7 +2,11 @@
  * elementwise f32/f64 ops over NumPy-broadcast inputs, made by the fuse_ew
  * pass. The CPU kernel runs it tile by tile (each instruction one tight
  * vectorised loop over a tile kept in per-thread scratch), so every input is
- * read once and the output written once, whatever the chain's length.
+ * read once and the output written once, whatever the chain's length. A
+ * mul, add or sub by a scalar (or a mul then an add/sub) whose result only
+ * feeds one unary instruction is not run as a loop of its own: that
+ * instruction reads x * m + c from the source register instead (the same two
+ * roundings, see "Folding").
  *
  * Program (attributes prog, prog1, prog2, prog3, concatenated; see fused.h):
  * a sequence of instruction words, each followed by its param words.
@@ -18,9 +22,10 @@
  * unfused kernel of its op (with the same f32 rounding of leaky_relu/clip
  * attributes), in the same compiler mode (no FMA contraction, no errno), so
  * the result is bitwise identical to running the ops one by one, for any
- * tile and thread split -- except which nan a binary op on two nans returns
- * (x86 keeps one operand's, and the compiler may swap the operands of a
- * commutative op): nan results are nan in both, sign and payload may differ. */
+ * tile and thread split, folded or not -- except which nan a binary op on
+ * two nans returns (x86 keeps one operand's, and the compiler may swap the
+ * operands of a commutative op): nan results are nan in both, sign and
+ * payload may differ. */
 #include "kernels.h"
 #include "fused.h"
 #include "ew_math.h"
@@ -33,7 +38,8 @@
 #include <emmintrin.h>
 #endif
 
-#define FE_TILE_BYTES 8192   /* one register tile: 2048 f32 or 1024 f64 */
+#define FE_TILE_BYTES 4096   /* one register tile: 1024 f32 or 512 f64 (a tile's
+                                buffers and its input stay in the L1 cache) */
 #define FE_WS_SLOTS 32       /* thread slots the workspace is sized for at most */
 #define FE_PAR_MIN 32768     /* below this many output elements: one thread */
 #define FE_NT_MIN_BYTES ((size_t)8 << 20) /* outputs this big are written with streaming stores */
@@ -272,15 +278,27 @@ OP_INFER(op_infer_fused_elementwise)
         }                                                                             \
     }
 
-/* Unary: o[i] = EXPR over x = a[i], with params p0, p1. */
+/* Folded operand forms of a unary instruction (see fe_plan_fold). */
+enum { FE_PRE_NONE, FE_PRE_MUL, FE_PRE_ADD, FE_PRE_MULADD };
+
+/* Unary: o[i] = EXPR over x = a[i], with params p0, p1; or, by pre, over
+ * x = a[i] * pm, a[i] + pc or a[i] * pm + pc (two roundings: ISO C mode does
+ * not contract them into an FMA). */
+#define FE_UN_BODY(T, X, EXPR)                                                        \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; i++) {                             \
+        const T x = (X);                                                              \
+        o[i] = (EXPR);                                                                \
+    }
 #define FE_UN_LOOP(ATTR, NAME, T, EXPR)                                               \
-    ATTR static void NAME(T *o, const T *a, T p0, T p1, int64_t n)                    \
+    ATTR static void NAME(T *o, const T *a, T p0, T p1, int pre, T pm, T pc, int64_t n) \
     {                                                                                 \
         (void)p0;                                                                     \
         (void)p1;                                                                     \
-        _Pragma("omp simd") for (int64_t i = 0; i < n; i++) {                         \
-            const T x = a[i];                                                         \
-            o[i] = (EXPR);                                                            \
+        switch (pre) {                                                                \
+        case FE_PRE_MUL: FE_UN_BODY(T, a[i] * pm, EXPR) break;                        \
+        case FE_PRE_ADD: FE_UN_BODY(T, a[i] + pc, EXPR) break;                        \
+        case FE_PRE_MULADD: FE_UN_BODY(T, a[i] * pm + pc, EXPR) break;                \
+        default: FE_UN_BODY(T, a[i], EXPR) break;                                     \
         }                                                                             \
     }
 
@@ -321,12 +339,13 @@ FE_BINARY_OPS(FE_DEF_BIN)
 FE_UNARY_OPS(FE_DEF_UN)
 
 /* Maps an instruction to its unary loop name (gelu by variant). */
-#define FE_CASE_UN(OPK, nm, SFX) case OPK: fe_##nm##_##SFX(o, a, p0, p1, n); break;
+#define FE_CASE_UN(OPK, nm, SFX) case OPK: fe_##nm##_##SFX(o, a, p0, p1, pre, pm, pc, n); break;
 
 /* Runs one instruction over n elements: o = f(a, b); a/b NULL means the
- * scalar sa/sb (never both). */
+ * scalar sa/sb (never both). A unary instruction reads its operand in the
+ * form pre (FE_PRE_*) with pm, pc. */
 static void fe_exec_f32(const fe_instr *in, float *o, const float *a, const float *b, float sa, float sb,
-                        float p0, float p1, int64_t n)
+                        float p0, float p1, int pre, float pm, float pc, int64_t n)
 {
     int mode = !b ? 1 : !a ? 2 : 0;
     switch (in->op) {
@@ -353,9 +372,9 @@ static void fe_exec_f32(const fe_instr *in, float *o, const float *a, const floa
     FE_CASE_UN(OP_IDENTITY, identity, f32)
     case OP_GELU:
         if (in->variant)
-            fe_gelu_tanh_f32(o, a, p0, p1, n);
+            fe_gelu_tanh_f32(o, a, p0, p1, pre, pm, pc, n);
         else
-            fe_gelu_erf_f32(o, a, p0, p1, n);
+            fe_gelu_erf_f32(o, a, p0, p1, pre, pm, pc, n);
         break;
     default:
         break; /* excluded by fe_prog_decode */
@@ -363,7 +382,7 @@ static void fe_exec_f32(const fe_instr *in, float *o, const float *a, const floa
 }
 
 static void fe_exec_f64(const fe_instr *in, double *o, const double *a, const double *b, double sa,
-                        double sb, double p0, double p1, int64_t n)
+                        double sb, double p0, double p1, int pre, double pm, double pc, int64_t n)
 {
     int mode = !b ? 1 : !a ? 2 : 0;
     switch (in->op) {
@@ -390,9 +409,9 @@ static void fe_exec_f64(const fe_instr *in, double *o, const double *a, const do
     FE_CASE_UN(OP_IDENTITY, identity, f64)
     case OP_GELU:
         if (in->variant)
-            fe_gelu_tanh_f64(o, a, p0, p1, n);
+            fe_gelu_tanh_f64(o, a, p0, p1, pre, pm, pc, n);
         else
-            fe_gelu_erf_f64(o, a, p0, p1, n);
+            fe_gelu_erf_f64(o, a, p0, p1, pre, pm, pc, n);
         break;
     default:
         break;
@@ -409,6 +428,7 @@ enum {
     FE_R_GATHER,     /* a broadcast input, copied into a tile buffer per tile */
     FE_R_BUF,        /* an instruction result in a tile buffer */
     FE_R_OUT,        /* the last instruction: written into the output */
+    FE_R_FOLDED,     /* a result folded into its one reader (never stored) */
 };
 
 /* A broadcast input's walk over the output: dims merged where the input is
@@ -430,6 +450,13 @@ typedef struct fe_plan {
     float sf[FE_MAX_REGS];       /* SCALAR values */
     double sd[FE_MAX_REGS];
     float pf[FE_MAX_INSTR][2];   /* params as the f32 loops take them */
+    /* folding: instruction i reads pre_src (x) as x * m + c (FE_PRE_*), m and
+     * c from scalar registers pre_m, pre_c (-1: 1 and -0, the identities),
+     * negated where pre_neg has bit 0 (m) or bit 1 (c) */
+    int8_t pre[FE_MAX_INSTR], pre_neg[FE_MAX_INSTR];
+    int16_t pre_src[FE_MAX_INSTR], pre_m[FE_MAX_INSTR], pre_c[FE_MAX_INSTR];
+    float pmf[FE_MAX_INSTR], pcf[FE_MAX_INSTR];
+    double pmd[FE_MAX_INSTR], pcd[FE_MAX_INSTR];
     int n_phys;
     int out_buf;                 /* >= 0: the last instruction writes this tile buffer,
                                     streamed to the output (no read for ownership) */
@@ -505,25 +532,98 @@ static int fe_check(const op_attr *attrs, const op_tensor *in, int n_in, const o
     return 0;
 }
 
-/* Register kinds, liveness and tile buffers (no data needed: the workspace
- * function runs this too). Buffers are taken at a register's definition and
- * given back after its last use, so an instruction may write over an operand
- * it is the last reader of. */
+/* A binary instruction with exactly one scalar operand: 1 with that operand's
+ * register in *sc and the other's in *v; else 0. */
+static int fe_one_scalar(const fe_plan *p, const fe_instr *x, int *v, int *sc)
+{
+    if (fe_op_arity(x->op) != 2)
+        return 0;
+    int sa = p->kind[x->a] == FE_R_SCALAR, sb = p->kind[x->b] == FE_R_SCALAR;
+    if (sa == sb)
+        return 0;
+    *sc = sa ? x->a : x->b;
+    *v = sa ? x->b : x->a;
+    return 1;
+}
+
+/* Folding. A unary instruction i whose operand is the result of one of
+ *   mul(v, m)          -> i reads v * m
+ *   add(u, c)          -> u + c,          sub(u, c) -> u + (-c),
+ *   sub(c, u)          -> u * -1 + c,
+ * with m, c scalars, where u may itself be mul(v, m) (-> v * m + c, or v *
+ * -m + c under sub(c, u)), each result read by nothing else, reads that form
+ * of v and the mul/add/sub become FE_R_FOLDED. The values are the same bits:
+ * u - c is u + (-c) in IEEE arithmetic, c - u is (-u) + c, and -(v * m) is
+ * v * -m (rounding to nearest is symmetric). Needs only the kinds (shapes). */
+static void fe_plan_fold(fe_plan *p)
+{
+    const int n_in = p->n_in, NI = p->prog.n_instr;
+    int uses[FE_MAX_REGS];
+    memset(uses, 0, sizeof uses);
+    for (int i = 0; i < NI; i++) {
+        const fe_instr *x = &p->prog.ins[i];
+        p->pre[i] = FE_PRE_NONE;
+        p->pmf[i] = p->pcf[i] = 0.0f;
+        p->pmd[i] = p->pcd[i] = 0.0;
+        if (p->kind[n_in + i] == FE_R_SCALAR)
+            continue;
+        uses[x->a]++;
+        if (fe_op_arity(x->op) == 2)
+            uses[x->b]++;
+    }
+    for (int i = 0; i < NI; i++) {
+        const fe_instr *x = &p->prog.ins[i];
+        int r = x->a, v, sc, w, s1;
+        if (p->kind[n_in + i] == FE_R_SCALAR || fe_op_arity(x->op) != 1 || p->kind[r] != FE_R_BUF ||
+            uses[r] != 1)
+            continue;
+        const fe_instr *y = &p->prog.ins[r - n_in];
+        if (!fe_one_scalar(p, y, &v, &sc) || (y->op != OP_MUL && y->op != OP_ADD && y->op != OP_SUB))
+            continue;
+        int neg_u = y->op == OP_SUB && sc == y->a; /* c - u */
+        p->kind[r] = FE_R_FOLDED;
+        p->pre_neg[i] = 0;
+        p->pre_m[i] = p->pre_c[i] = -1;
+        if (y->op == OP_MUL) {
+            p->pre[i] = FE_PRE_MUL;
+            p->pre_m[i] = (int16_t)sc;
+        } else {
+            p->pre_c[i] = (int16_t)sc;
+            p->pre_neg[i] = (int8_t)(y->op == OP_SUB && !neg_u ? 2 : 0) | (int8_t)neg_u;
+            const fe_instr *z = v >= n_in ? &p->prog.ins[v - n_in] : NULL;
+            if (z && z->op == OP_MUL && p->kind[v] == FE_R_BUF && uses[v] == 1 && fe_one_scalar(p, z, &w, &s1)) {
+                p->kind[v] = FE_R_FOLDED;
+                p->pre_m[i] = (int16_t)s1;
+                v = w;
+                p->pre[i] = FE_PRE_MULADD;
+            } else {
+                p->pre[i] = neg_u ? FE_PRE_MULADD : FE_PRE_ADD;
+            }
+        }
+        p->pre_src[i] = (int16_t)v;
+    }
+}
+
+/* The registers instruction i reads (after folding): 1 or 2 in r[]. */
+static int fe_reads(const fe_plan *p, int i, int r[2])
+{
+    const fe_instr *x = &p->prog.ins[i];
+    r[0] = p->pre[i] != FE_PRE_NONE ? p->pre_src[i] : x->a;
+    if (fe_op_arity(x->op) != 2 || x->b == x->a)
+        return 1;
+    r[1] = x->b;
+    return 2;
+}
+
+/* Register kinds, folding, liveness and tile buffers (no data needed: the
+ * workspace function runs this too). Buffers are taken at a register's
+ * definition and given back after its last use, so an instruction may write
+ * over an operand it is the last reader of. */
 static void fe_plan_layout(fe_plan *p, const op_tensor *in, const op_tensor *out)
 {
     const int n_in = p->n_in, NI = p->prog.n_instr;
     p->tile = FE_TILE_BYTES / (int64_t)p->esz;
     p->n_tiles = (p->total + p->tile - 1) / p->tile;
-    for (int r = 0; r < p->n_regs; r++) {
-        p->last_use[r] = -1;
-        p->phys[r] = -1;
-    }
-    for (int i = 0; i < NI; i++) {
-        const fe_instr *x = &p->prog.ins[i];
-        p->last_use[x->a] = (int16_t)i;
-        if (fe_op_arity(x->op) == 2)
-            p->last_use[x->b] = (int16_t)i;
-    }
     for (int k = 0; k < n_in; k++) {
         int64_t ne = op_tensor_numel(&in[k]);
         p->kind[k] = ne == 1 ? FE_R_SCALAR : ne == p->total ? FE_R_DIRECT : FE_R_GATHER;
@@ -532,6 +632,18 @@ static void fe_plan_layout(fe_plan *p, const op_tensor *in, const op_tensor *out
         const fe_instr *x = &p->prog.ins[i];
         int sc = p->kind[x->a] == FE_R_SCALAR && (fe_op_arity(x->op) == 1 || p->kind[x->b] == FE_R_SCALAR);
         p->kind[n_in + i] = sc ? FE_R_SCALAR : i == NI - 1 ? FE_R_OUT : FE_R_BUF;
+    }
+    fe_plan_fold(p);
+    for (int r = 0; r < p->n_regs; r++) {
+        p->last_use[r] = -1;
+        p->phys[r] = -1;
+    }
+    for (int i = 0; i < NI; i++) {
+        int k = p->kind[n_in + i], rd[2];
+        if (k == FE_R_SCALAR || k == FE_R_FOLDED)
+            continue;
+        for (int j = fe_reads(p, i, rd) - 1; j >= 0; j--)
+            p->last_use[rd[j]] = (int16_t)i;
     }
     /* buffers: a free list of ids */
     int free_ids[FE_MAX_REGS], n_free = 0, n_phys = 0;
@@ -576,14 +688,12 @@ static void fe_plan_layout(fe_plan *p, const op_tensor *in, const op_tensor *out
             }
         }
     for (int i = 0; i < NI; i++) {
-        const fe_instr *x = &p->prog.ins[i];
-        int r = n_in + i;
+        int r = n_in + i, rd[2];
         if (p->kind[r] != FE_R_BUF)
             continue;
-        int srcs[2] = { x->a, fe_op_arity(x->op) == 2 && x->b != x->a ? x->b : -1 };
-        for (int s = 0; s < 2; s++)
-            if (srcs[s] >= 0 && p->phys[srcs[s]] >= 0 && p->last_use[srcs[s]] == i)
-                free_ids[n_free++] = p->phys[srcs[s]];
+        for (int j = fe_reads(p, i, rd) - 1; j >= 0; j--)
+            if (p->phys[rd[j]] >= 0 && p->last_use[rd[j]] == i)
+                free_ids[n_free++] = p->phys[rd[j]];
         p->phys[r] = (int16_t)FE_TAKE();
         if (p->last_use[r] < 0)
             free_ids[n_free++] = p->phys[r];
@@ -622,13 +732,13 @@ OP_WORKSPACE(op_ws_fused_elementwise)
 static double fe_scalar_f64(const fe_instr *x, double a, double b)
 {
     double r;
-    fe_exec_f64(x, &r, &a, &b, 0, 0, x->p[0], x->p[1], 1);
+    fe_exec_f64(x, &r, &a, &b, 0, 0, x->p[0], x->p[1], FE_PRE_NONE, 0, 0, 1);
     return r;
 }
 static float fe_scalar_f32(const fe_instr *x, float a, float b, float p0, float p1)
 {
     float r;
-    fe_exec_f32(x, &r, &a, &b, 0, 0, p0, p1, 1);
+    fe_exec_f32(x, &r, &a, &b, 0, 0, p0, p1, FE_PRE_NONE, 0, 0, 1);
     return r;
 }
 
@@ -717,17 +827,17 @@ static void fe_run_tiles(const fe_plan *p, int64_t t0, int64_t t1, char *ws)
         for (int i = 0; i < NI; i++) {
             const fe_instr *x = &p->prog.ins[i];
             const int r = n_in + i;
-            if (p->kind[r] == FE_R_SCALAR)
+            if (p->kind[r] == FE_R_SCALAR || p->kind[r] == FE_R_FOLDED)
                 continue;
-            const int bin = fe_op_arity(x->op) == 2;
-            const int b = bin ? x->b : x->a;
-            const int as = p->kind[x->a] == FE_R_SCALAR, bs = p->kind[b] == FE_R_SCALAR;
+            const int bin = fe_op_arity(x->op) == 2, pre = p->pre[i];
+            const int a = pre != FE_PRE_NONE ? p->pre_src[i] : x->a, b = bin ? x->b : a;
+            const int as = p->kind[a] == FE_R_SCALAR, bs = p->kind[b] == FE_R_SCALAR;
             if (p->dt == OP_F32)
-                fe_exec_f32(x, (float *)ptr[r], as ? NULL : ptr[x->a], bs ? NULL : ptr[b], p->sf[x->a],
-                            p->sf[b], p->pf[i][0], p->pf[i][1], n);
+                fe_exec_f32(x, (float *)ptr[r], as ? NULL : ptr[a], bs ? NULL : ptr[b], p->sf[a], p->sf[b],
+                            p->pf[i][0], p->pf[i][1], pre, p->pmf[i], p->pcf[i], n);
             else
-                fe_exec_f64(x, (double *)ptr[r], as ? NULL : ptr[x->a], bs ? NULL : ptr[b], p->sd[x->a],
-                            p->sd[b], x->p[0], x->p[1], n);
+                fe_exec_f64(x, (double *)ptr[r], as ? NULL : ptr[a], bs ? NULL : ptr[b], p->sd[a], p->sd[b],
+                            x->p[0], x->p[1], pre, p->pmd[i], p->pcd[i], n);
         }
         const int last = p->n_regs - 1;
         if (p->out_buf >= 0)
@@ -791,6 +901,19 @@ OP_KERNEL(op_cpu_fused_elementwise)
             p.sf[r] = fe_scalar_f32(x, p.sf[x->a], p.sf[b], p.pf[i][0], p.pf[i][1]);
         else
             p.sd[r] = fe_scalar_f64(x, p.sd[x->a], p.sd[b]);
+    }
+    /* the m and c of folded operands (scalars are all known now) */
+    for (int i = 0; i < p.prog.n_instr; i++) {
+        if (p.pre[i] == FE_PRE_NONE)
+            continue;
+        int m = p.pre_m[i], c = p.pre_c[i], neg = p.pre_neg[i];
+        if (p.dt == OP_F32) {
+            p.pmf[i] = (neg & 1 ? -1.0f : 1.0f) * (m >= 0 ? p.sf[m] : 1.0f);
+            p.pcf[i] = neg & 2 ? -p.sf[c] : c >= 0 ? p.sf[c] : -0.0f;
+        } else {
+            p.pmd[i] = (neg & 1 ? -1.0 : 1.0) * (m >= 0 ? p.sd[m] : 1.0);
+            p.pcd[i] = neg & 2 ? -p.sd[c] : c >= 0 ? p.sd[c] : -0.0;
+        }
     }
     /* scratch: 64-byte aligned slots of n_phys tile buffers */
     size_t slot = fe_slot_bytes(&p);

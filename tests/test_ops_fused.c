@@ -2,6 +2,7 @@
  * kernel against the same program run op by op with the unfused kernels
  * (bitwise, f32 and f64, special values included), broadcasting (gathered
  * inputs, scalars, scalar-only subexpressions, an unused input, rank 0),
+ * scalar mul/add/sub folded into the unary instruction that reads them,
  * thread counts, small workspaces, big (streamed) outputs, the program
  * encoding, and the checks that reject malformed programs and tensors with
  * a message. */
@@ -275,6 +276,90 @@ static void test_every_op(void **state)
         }
         free_all(in, 2);
     }
+}
+
+/* A mul, add or sub by a scalar (or a mul then an add/sub) feeding only one
+ * unary instruction is folded into that instruction's operand: the same bits
+ * as the ops one by one, with either operand order, signed zeros, inf and nan
+ * scalars, a tile buffer or a gathered input as the source, and not folded
+ * where the result has another reader or feeds a binary op. */
+static void test_folded_operands(void **state)
+{
+    (void)state;
+    static const struct { int n, ins[4][3]; } P[] = { /* {op, a, b}: x = 0, s1 = 1, s2 = 2, y = 3 */
+        { 2, { { OP_MUL, 0, 1 }, { OP_TANH, 4 } } },
+        { 2, { { OP_MUL, 1, 0 }, { OP_TANH, 4 } } },
+        { 2, { { OP_ADD, 0, 2 }, { OP_SIGMOID, 4 } } },
+        { 2, { { OP_ADD, 2, 0 }, { OP_SIGMOID, 4 } } },
+        { 2, { { OP_SUB, 0, 2 }, { OP_EXP, 4 } } },
+        { 2, { { OP_SUB, 2, 0 }, { OP_EXP, 4 } } },
+        { 3, { { OP_MUL, 0, 1 }, { OP_ADD, 4, 2 }, { OP_GELU, 5 } } },
+        { 3, { { OP_MUL, 1, 0 }, { OP_SUB, 2, 4 }, { OP_GELU, 5 } } },
+        { 3, { { OP_MUL, 0, 1 }, { OP_SUB, 4, 2 }, { OP_RELU, 5 } } },
+        { 3, { { OP_MUL, 0, 1 }, { OP_TANH, 4 }, { OP_ADD, 5, 4 } } },                  /* two readers */
+        { 4, { { OP_MUL, 0, 3 }, { OP_MUL, 4, 1 }, { OP_ADD, 5, 2 }, { OP_NEG, 6 } } }, /* from a buffer */
+        { 3, { { OP_ADD, 0, 2 }, { OP_MUL, 4, 1 }, { OP_SIGMOID, 5 } } },               /* (x + c) * m */
+        { 2, { { OP_MUL, 0, 1 }, { OP_ADD, 4, 3 } } },                                  /* binary reader */
+        { 4, { { OP_MUL, 0, 1 }, { OP_TANH, 4 }, { OP_MUL, 5, 2 }, { OP_SIGMOID, 6 } } },
+    };
+    static const double S[][2] = { { 1.5, -0.25 }, { -0.0, 0.0 }, { 0.0, -0.0 }, { -3.0, INFINITY }, { NAN, 2.0 } };
+    for (int dt = OP_F32; dt <= OP_F64; dt++) {
+        int64_t n = 2500;
+        op_tensor in[4] = { tensor_new(dt, 1, &n), tensor_new(dt, 0, NULL), tensor_new(dt, 0, NULL),
+                            tensor_new(dt, 1, &n) };
+        tensor_fill(&in[0], 5.0, 1);
+        tensor_fill(&in[3], 2.0, 1);
+        for (size_t k = 0; k < sizeof S / sizeof S[0]; k++) {
+            for (int j = 0; j < 2; j++) {
+                if (dt == OP_F32)
+                    *(float *)in[1 + j].data = (float)S[k][j];
+                else
+                    *(double *)in[1 + j].data = S[k][j];
+            }
+            for (size_t q = 0; q < sizeof P / sizeof P[0]; q++) {
+                fe_prog p;
+                memset(&p, 0, sizeof p);
+                p.n_in = 4;
+                for (int i = 0; i < P[q].n; i++)
+                    p.ins[p.n_instr++] = (fe_instr){ .op = P[q].ins[i][0], .a = P[q].ins[i][1], .b = P[q].ins[i][2] };
+                check_prog(&p, in);
+            }
+        }
+        /* folded: gelu(x*s1 + s2) needs no tile buffer at all; with a second
+         * reader of x*s1 it does */
+        fe_prog p;
+        memset(&p, 0, sizeof p);
+        p.n_in = 4;
+        p.n_instr = 3;
+        p.ins[0] = I2(OP_MUL, 0, 1);
+        p.ins[1] = I2(OP_ADD, 4, 2);
+        p.ins[2] = I1(OP_GELU, 5);
+        op_attr at[OP_MAX_ATTRS];
+        op_attrs_default(OP_FUSED_ELEMENTWISE, at);
+        fe_prog_encode(&p, at);
+        op_tensor out = tensor_new(dt, 1, &n);
+        assert_int_equal(op_ws_fused_elementwise(at, in, 4, &out, 1), 0);
+        p.ins[2] = I2(OP_ADD, 5, 4);
+        fe_prog_encode(&p, at);
+        assert_true(op_ws_fused_elementwise(at, in, 4, &out, 1) > 0);
+        free(out.data);
+        free_all(in, 4);
+    }
+    /* the source a gathered (broadcast) input: x[40, 33] + tanh(g[33] * s) */
+    int64_t dx[2] = { 40, 33 }, dg[1] = { 33 };
+    op_tensor in[3] = { tensor_new(OP_F32, 2, dx), tensor_new(OP_F32, 1, dg), tensor_new(OP_F32, 0, NULL) };
+    tensor_fill(&in[0], 3.0, 1);
+    tensor_fill(&in[1], 3.0, 1);
+    *(float *)in[2].data = -0.75f;
+    fe_prog p;
+    memset(&p, 0, sizeof p);
+    p.n_in = 3;
+    p.n_instr = 3;
+    p.ins[0] = I2(OP_MUL, 1, 2);
+    p.ins[1] = I1(OP_TANH, 3);
+    p.ins[2] = I2(OP_ADD, 0, 4);
+    check_prog(&p, in);
+    free_all(in, 3);
 }
 
 static void test_broadcast(void **state)
@@ -587,6 +672,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain_matches_unfused),
         cmocka_unit_test(test_every_op),
+        cmocka_unit_test(test_folded_operands),
         cmocka_unit_test(test_broadcast),
         cmocka_unit_test(test_threads_and_workspace),
         cmocka_unit_test(test_big_output),
