@@ -557,9 +557,12 @@ static int ew_apply(op_ctx *ctx, const char *name, const ew_loop_fn *fns, const 
 /* The compute-bound f32 math loops (exp, log, tanh, sigmoid, erf, gelu) are
  * compiled for AVX-512, AVX2 and baseline x86-64 and the best is picked at
  * load time (GCC target_clones, an ifunc): 2-3x faster. Every clone gives the
- * same bits (the loops are purely elementwise and ISO C mode, -std=c11,
- * contracts no FMAs). Memory-bound loops stay baseline: wide unaligned
- * loads made them slower. */
+ * same bits: the loops are purely elementwise, ISO C mode (-std=c11)
+ * contracts no a*b+c into an FMA, and the explicit fmaf of ew_math.h is
+ * exactly rounded everywhere (one instruction in the AVX2 and AVX-512 clones,
+ * glibc's exact fmaf in the baseline one, which is therefore slow: x86 CPUs
+ * without FMA predate 2013). Memory-bound loops stay baseline: wide
+ * unaligned loads made them slower. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(EW_NO_CLONES)
 #define EW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

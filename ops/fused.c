@@ -37,6 +37,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #define FE_TILE_BYTES 4096   /* one register tile: 1024 f32 or 512 f64 (a tile's
                                 buffers and its input stay in the L1 cache) */
@@ -783,10 +786,31 @@ static void fe_gather(const fe_walk *w, const char *base, size_t esz, int64_t s,
     }
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX512F__)
+#define FE_STREAM_512 1
+/* 64-byte streaming stores (a tile's 4 KiB in 64 stores instead of 256 takes
+ * a quarter of the store buffer, so it drains while the next tile computes);
+ * src is a 64-byte aligned tile buffer. */
+__attribute__((target("avx512f"))) static void fe_stream_out512(char *dst, const char *src, size_t bytes)
+{
+    size_t q = 0;
+    for (; q + 64 <= bytes; q += 64)
+        _mm512_stream_ps((float *)(void *)(dst + q), _mm512_load_ps((const float *)(const void *)(src + q)));
+    memcpy(dst + q, src + q, bytes - q);
+}
+#endif
+
 /* Copies a tile to the output: streaming stores where both are 16-byte
- * aligned (the kernel checks the output; tiles are multiples of 16 bytes). */
+ * aligned (the kernel checks the output; tiles are multiples of 16 bytes),
+ * 64-byte ones where the output is 64-byte aligned and the CPU has AVX-512. */
 static void fe_stream_out(char *dst, const void *src, size_t bytes)
 {
+#if defined(FE_STREAM_512)
+    if (((uintptr_t)dst & 63) == 0 && __builtin_cpu_supports("avx512f")) {
+        fe_stream_out512(dst, src, bytes);
+        return;
+    }
+#endif
 #if defined(__SSE2__)
     if (((uintptr_t)dst & 15) == 0) {
         const __m128 *s = src;
