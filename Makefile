@@ -140,6 +140,19 @@ $(BUILD)/bench-train/%.gb: bench/%.g $(GRAPHC)
 bench-train: $(BUILD)/trainbench $(TRAIN_GB)
 	@sh bench/train.sh $(BUILD)
 
+# `make cuda-check`: the shared elementwise math (ops/ew_math.h) compiled for
+# the GPU (sm_90) with nvcc, spills and warnings as errors
+# (tests/cuda/ew_math_device.cu). No CUDA backend exists yet and nothing here
+# runs on a GPU; without nvcc this says so and fails.
+NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+cuda-check: $(BUILD)/cuda/ew_math_device.o
+$(BUILD)/cuda/ew_math_device.o: tests/cuda/ew_math_device.cu ops/ew_math.h
+	@test -n "$(NVCC)" || { echo "cuda-check: nvcc not found (the CUDA toolkit is not installed)" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	@echo "  NVCC    $<"
+	$(Q)$(NVCC) -std=c++17 -Iops -gencode arch=compute_90,code=sm_90 \
+		-Xptxas -warn-spills,-warn-lmem-usage -Werror all-warnings -c $< -o $@
+
 # The C API example (samples/embed.c) links the runtime only.
 $(BUILD)/embed_example: $(OBJ)/samples/embed.o $(LIB_RT) $(LIB_OPS)
 	@mkdir -p $(dir $@)
