@@ -205,11 +205,6 @@ OP_KERNEL(op_cpu_gelu_grad)
 /* ================================================================== */
 /* conv2d backward                                                     */
 
-typedef struct cgeo {
-    int64_t N, C, H, W, O, kh, kw, OH, OW, G, Cg, Og, K, OHW;
-    int64_t s[2], p[2], d[2];
-} cgeo;
-
 /* conv2d's own attributes (stride, padding, dilation, groups) from ours. */
 static void conv_attrs(const op_attr *attrs, op_attr *ca)
 {
@@ -300,16 +295,16 @@ OP_INFER(op_infer_conv2d_backward_filter)
     return 0;
 }
 
-/* Geometry from concrete x [N,C,H,W], w [O,Cg,kh,kw], gy [N,O,OH,OW]. */
-static void cgeo_fill(cgeo *g, const op_attr *attrs, const int64_t *x, const int64_t *w, const int64_t *gy)
+/* Geometry from concrete x [N,C,H,W], w [O,Cg,kh,kw], gy [N,O,OH,OW] and
+ * the attributes (inference has checked that they agree). */
+static void conv_geom_fill(op_conv_geom *g, const op_attr *attrs, const int64_t *x, const int64_t *w,
+                           const int64_t *gy)
 {
     g->N = x[0], g->C = x[1], g->H = x[2], g->W = x[3];
     g->O = w[0], g->Cg = w[1], g->kh = w[2], g->kw = w[3];
     g->OH = gy[2], g->OW = gy[3];
     g->G = attrs[3].i;
     g->Og = g->O / g->G;
-    g->K = g->Cg * g->kh * g->kw;
-    g->OHW = g->OH * g->OW;
     for (int i = 0; i < 2; i++) {
         g->s[i] = attrs[0].ints[i];
         g->p[i] = attrs[1].ints[i];
@@ -317,163 +312,330 @@ static void cgeo_fill(cgeo *g, const op_attr *attrs, const int64_t *x, const int
     }
 }
 
-/* col[(c*kh + i)*kw + j][oh*OW + ow] = x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw]
- * (0 outside), the Cg channels at xg. Rows split over nt threads. */
-static void im2col(const cgeo *g, const float *xg, float *col, int nt)
+/* Both kernels take the batch in chunks of nb images and, per chunk and
+ * group, fill two workspace buffers with the images side by side (image n's
+ * columns at n*OHW, ld = nb*OHW): col [K, nb*OHW] (K = Cg*kh*kw) and gyp
+ * [Og, nb*OHW], the chunk's gy of the group. Then one sgemm per chunk and
+ * group has nb*OHW as a dimension, instead of one tiny sgemm per image.
+ * A chunk holds at most CONV_BWD_CHUNK_BYTES (one image at least), so the
+ * workspace of large images stays bounded. */
+#define CONV_BWD_CHUNK_BYTES ((size_t)64 << 20)
+
+/* The filter gradient's sgemm has a long k (nb*OHW) and, in small CNNs, a
+ * small Og x K result, which oneDNN runs on one thread. For Og*K up to
+ * CONV_BWD_SLICE_MAX the filter kernel cuts a chunk into up to
+ * CONV_BWD_SLICES slices of images, run in parallel (gather and sgemm on
+ * one thread each, CONV_BWD_SUB_BYTES of images at a time so they are still
+ * in cache for the sgemm) into partial sums then added in slice order.
+ * The slice count follows from the chunk, not from the thread count. */
+#define CONV_BWD_SLICES 8
+#define CONV_BWD_SLICE_MAX 16384
+#define CONV_BWD_SUB_BYTES ((size_t)1 << 20)
+
+/* Workspace bytes of the filter kernel's partial sums (cache-line rounded);
+ * 0 when it does not slice. */
+static size_t conv_bwd_partial_bytes(int64_t K, int64_t Og)
 {
-    const int64_t rows = g->K;
-#pragma omp parallel for num_threads(nt) if (nt > 1 && rows * g->OHW >= PAR_MIN_WORK) schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t c = r / (g->kh * g->kw), i = (r / g->kw) % g->kh, j = r % g->kw;
-        const float *xc = xg + c * g->H * g->W;
-        float *dst = col + r * g->OHW;
-        for (int64_t oh = 0; oh < g->OH; oh++) {
-            int64_t ih = oh * g->s[0] - g->p[0] + i * g->d[0];
-            for (int64_t ow = 0; ow < g->OW; ow++) {
-                int64_t iw = ow * g->s[1] - g->p[1] + j * g->d[1];
-                dst[oh * g->OW + ow] =
-                    ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? xc[ih * g->W + iw] : 0.0f;
-            }
-        }
+    if (K < 0 || Og < 0 || K > CONV_BWD_SLICE_MAX || Og > CONV_BWD_SLICE_MAX ||
+        Og * K > CONV_BWD_SLICE_MAX)
+        return 0;
+    return ((size_t)(CONV_BWD_SLICES * Og * K) * sizeof(float) + 63) & ~(size_t)63;
+}
+
+/* Workspace bytes per image of a chunk: (K + Og)*OHW floats. 0 when one of
+ * them is 0, SIZE_MAX on overflow or a negative dim. */
+static size_t conv_bwd_image_bytes(int64_t K, int64_t Og, int64_t OHW)
+{
+    int64_t rows, n;
+    if (K < 0 || Og < 0 || OHW < 0 || __builtin_add_overflow(K, Og, &rows) ||
+        __builtin_mul_overflow(rows, OHW, &n) || (uint64_t)n > (SIZE_MAX - 128) / sizeof(float))
+        return SIZE_MAX;
+    return (size_t)n * sizeof(float);
+}
+
+/* Images per chunk the kernels plan for: as many as CONV_BWD_CHUNK_BYTES
+ * holds, one at least, N at most. */
+static int64_t conv_bwd_chunk(int64_t N, size_t img)
+{
+    size_t nb = CONV_BWD_CHUNK_BYTES / img;
+    if (nb < 1)
+        nb = 1;
+    return (uint64_t)nb > (uint64_t)N ? N : (int64_t)nb;
+}
+
+/* The workspace a kernel asks for: `partial` bytes (the filter kernel's
+ * partial sums, else 0), one chunk, 64 bytes to round col up to a cache line
+ * and 64 to align the start. 0 when there is no work, SIZE_MAX on overflow. */
+static size_t conv_bwd_ws(int64_t N, int64_t K, int64_t Og, int64_t OHW, size_t partial)
+{
+    size_t img = conv_bwd_image_bytes(K, Og, OHW);
+    if (img == SIZE_MAX || N < 0)
+        return SIZE_MAX;
+    if (N == 0 || img == 0)
+        return 0;
+    /* nb * img <= max(img, CONV_BWD_CHUNK_BYTES) and partial <= 512 KiB:
+     * no overflow */
+    return partial + (size_t)conv_bwd_chunk(N, img) * img + 128;
+}
+
+/* gy [N,O,OH,OW], w [O,Cg,kh,kw], groups attrs[3]. */
+OP_WORKSPACE(op_ws_conv2d_backward_data)
+{
+    if (n_in != 2 || n_out != 1 || in[1].rank != 4 || in[0].rank != 4 || attrs[3].i < 1)
+        return 0; /* the kernel reports the error */
+    int64_t K = op_dims_numel(3, in[1].dims + 1), OHW = op_dims_numel(2, in[0].dims + 2);
+    return conv_bwd_ws(in[0].dims[0], K, in[0].dims[1] / attrs[3].i, OHW, 0);
+}
+
+/* x [N,C,H,W], gy [N,O,OH,OW], gw [O,Cg,kh,kw], groups attrs[3]. */
+OP_WORKSPACE(op_ws_conv2d_backward_filter)
+{
+    if (n_in != 2 || n_out != 1 || out[0].rank != 4 || in[1].rank != 4 || attrs[3].i < 1)
+        return 0;
+    int64_t K = op_dims_numel(3, out[0].dims + 1), OHW = op_dims_numel(2, in[1].dims + 2);
+    int64_t Og = in[1].dims[1] / attrs[3].i;
+    return conv_bwd_ws(in[1].dims[0], K, Og, OHW, conv_bwd_partial_bytes(K, Og));
+}
+
+/* Points the buffers into the workspace: `partial` bytes at *part (NULL
+ * when 0), then col and gyp; sets *nb, the images per chunk: as many as the
+ * kernels plan for (conv_bwd_ws), or fewer when the workspace is smaller,
+ * but one at least: -1 with the message in ctx->err if not even one image
+ * fits. */
+static int conv_bwd_buffers(op_ctx *ctx, const char *op, const op_conv_geom *g, size_t partial,
+                            float **part, float **col, float **gyp, int64_t *nb)
+{
+    int64_t K = g->Cg * g->kh * g->kw, OHW = g->OH * g->OW;
+    size_t img = conv_bwd_image_bytes(K, g->Og, OHW);
+    uintptr_t base = (uintptr_t)ctx->workspace, aligned = (base + 63) & ~(uintptr_t)63;
+    size_t pad = (size_t)(aligned - base) + 64 + partial;
+    size_t fit = ctx->workspace && img != SIZE_MAX && ctx->workspace_size > pad
+                     ? (ctx->workspace_size - pad) / img
+                     : 0;
+    if (fit < 1) {
+        op_set_err(ctx->err, sizeof ctx->err, "%s: workspace too small: need %zu bytes, got %zu", op,
+                   conv_bwd_ws(g->N, K, g->Og, OHW, partial), ctx->workspace ? ctx->workspace_size : 0);
+        return -1;
+    }
+    int64_t want = conv_bwd_chunk(g->N, img);
+    *nb = (uint64_t)fit < (uint64_t)want ? (int64_t)fit : want;
+    *part = partial ? (float *)aligned : NULL;
+    *col = (float *)(aligned + partial);
+    size_t col_bytes = ((size_t)(K * *nb * OHW) * sizeof(float) + 63) & ~(size_t)63;
+    *gyp = (float *)(aligned + partial + col_bytes);
+    return 0;
+}
+
+/* One image n of the chunk starting at image n0, group gi: its gy rows into
+ * gyp and, when x is given, its im2col into col (both with leading dimension
+ * ld, the image's columns at n*OHW). */
+static void conv_bwd_gather_image(const op_conv_geom *g, const float *x, const float *gy, int64_t n0,
+                                  int64_t n, int64_t gi, int64_t ld, float *col, float *gyp, int nt)
+{
+    int64_t OHW = g->OH * g->OW;
+    const float *gyn = gy + ((n0 + n) * g->O + gi * g->Og) * OHW;
+    for (int64_t o = 0; o < g->Og; o++)
+        memcpy(gyp + o * ld + n * OHW, gyn + o * OHW, (size_t)OHW * sizeof(float));
+    if (x)
+        op_conv_im2col(g, x + ((n0 + n) * g->C + gi * g->Cg) * g->H * g->W, col + n * OHW, ld, nt);
+}
+
+/* Fills gyp (and col when x is given) for images n0 .. n0+m-1 and group gi.
+ * Images split over threads when there are at least as many as threads,
+ * else one image at a time with its im2col rows split. */
+static void conv_bwd_gather(const op_conv_geom *g, const float *x, const float *gy, int64_t n0,
+                            int64_t m, int64_t gi, float *col, float *gyp, int nt)
+{
+    int64_t ld = m * g->OH * g->OW, rows = g->Og + (x ? g->Cg * g->kh * g->kw : 0);
+    if (nt > 1 && m >= nt && rows * ld >= PAR_MIN_WORK) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t n = 0; n < m; n++)
+            conv_bwd_gather_image(g, x, gy, n0, n, gi, ld, col, gyp, 1);
+    } else {
+        for (int64_t n = 0; n < m; n++)
+            conv_bwd_gather_image(g, x, gy, n0, n, gi, ld, col, gyp, nt);
     }
 }
 
-/* The adjoint of im2col: xg[c][ih][iw] += col[...] for every tap inside x.
- * Channels split over threads (each writes only its own plane). */
-static void col2im(const cgeo *g, const float *col, float *xg, int nt)
+/* The adjoint of op_conv_im2col for images n0 .. n0+m-1 and group gi: each
+ * of their channel planes of gx is set to the sum of the col entries (ld =
+ * m*OHW) that im2col reads from its positions, in (i, j, oh, ow) order.
+ * Planes split over threads, each written by exactly one, so the result does
+ * not depend on the thread count. */
+static void conv_bwd_col2im(const op_conv_geom *g, const float *col, int64_t n0, int64_t m, int64_t gi,
+                            float *gx, int nt)
 {
-#pragma omp parallel for num_threads(nt) if (nt > 1 && g->Cg > 1 && g->K * g->OHW >= PAR_MIN_WORK) schedule(static)
-    for (int64_t c = 0; c < g->Cg; c++) {
-        float *xc = xg + c * g->H * g->W;
-        for (int64_t i = 0; i < g->kh; i++)
-            for (int64_t j = 0; j < g->kw; j++) {
-                const float *src = col + ((c * g->kh + i) * g->kw + j) * g->OHW;
-                for (int64_t oh = 0; oh < g->OH; oh++) {
-                    int64_t ih = oh * g->s[0] - g->p[0] + i * g->d[0];
-                    if (ih < 0 || ih >= g->H)
+    const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw;
+    const int64_t sh = g->s[0], sw = g->s[1], ph = g->p[0], pw = g->p[1], dh = g->d[0], dw = g->d[1];
+    const int64_t OHW = OH * OW, ld = m * OHW, planes = m * g->Cg;
+#pragma omp parallel for num_threads(nt) if (nt > 1 && planes > 1 && planes * kh * kw * OHW >= PAR_MIN_WORK) schedule(static)
+    for (int64_t pl = 0; pl < planes; pl++) {
+        int64_t n = pl / g->Cg, c = pl % g->Cg;
+        float *xc = gx + ((n0 + n) * g->C + gi * g->Cg + c) * H * W;
+        memset(xc, 0, (size_t)(H * W) * sizeof(float));
+        for (int64_t i = 0; i < kh; i++)
+            for (int64_t j = 0; j < kw; j++) {
+                const float *src = col + ((c * kh + i) * kw + j) * ld + n * OHW;
+                int64_t off_w = j * dw - pw, lo, hi;
+                op_conv_valid_range(off_w, sw, W, OW, &lo, &hi);
+                int64_t len = hi - lo;
+                if (len <= 0)
+                    continue;
+                for (int64_t oh = 0; oh < OH; oh++) {
+                    int64_t ih = oh * sh - ph + i * dh;
+                    if (ih < 0 || ih >= H)
                         continue;
-                    for (int64_t ow = 0; ow < g->OW; ow++) {
-                        int64_t iw = ow * g->s[1] - g->p[1] + j * g->d[1];
-                        if (iw >= 0 && iw < g->W)
-                            xc[ih * g->W + iw] += src[oh * g->OW + ow];
+                    /* x of output column lo; the others of the row read padding */
+                    float *restrict d = xc + ih * W + off_w + lo * sw;
+                    const float *restrict s = src + oh * OW + lo;
+                    if (sw == 1) {
+#pragma omp simd
+                        for (int64_t q = 0; q < len; q++)
+                            d[q] += s[q];
+                    } else {
+#pragma omp simd
+                        for (int64_t q = 0; q < len; q++)
+                            d[q * sw] += s[q];
                     }
                 }
             }
     }
 }
 
-/* Bytes of one [K, OH*OW] f32 column buffer plus 64 for alignment;
- * SIZE_MAX on overflow. */
-static size_t col_bytes(int64_t K, int64_t OHW)
-{
-    int64_t n;
-    if (K < 0 || OHW < 0 || __builtin_mul_overflow(K, OHW, &n) ||
-        (uint64_t)n > (SIZE_MAX - 128) / sizeof(float))
-        return SIZE_MAX;
-    return (size_t)n * sizeof(float) + 64;
-}
-
-OP_WORKSPACE(op_ws_conv2d_backward_data)
-{
-    if (n_in != 2 || n_out != 1 || in[1].rank != 4 || in[0].rank != 4)
-        return 0;
-    return col_bytes(in[1].dims[1] * in[1].dims[2] * in[1].dims[3], in[0].dims[2] * in[0].dims[3]);
-}
-
-OP_WORKSPACE(op_ws_conv2d_backward_filter)
-{
-    if (n_in != 2 || n_out != 1 || out[0].rank != 4 || in[1].rank != 4)
-        return 0;
-    return col_bytes(out[0].dims[1] * out[0].dims[2] * out[0].dims[3], in[1].dims[2] * in[1].dims[3]);
-}
-
-static float *col_buffer(op_ctx *ctx, const cgeo *g, const char *op)
-{
-    size_t need = col_bytes(g->K, g->OHW);
-    uintptr_t base = (uintptr_t)ctx->workspace, aligned = (base + 63) & ~(uintptr_t)63;
-    if (need == SIZE_MAX || !ctx->workspace || ctx->workspace_size < need) {
-        op_set_err(ctx->err, sizeof ctx->err, "%s: workspace too small: need %zu bytes, got %zu", op,
-                   need, ctx->workspace ? ctx->workspace_size : 0);
-        return NULL;
-    }
-    return (float *)aligned;
-}
-
 /* conv2d_backward_data(gy, w; stride, padding, dilation, groups, input_hw):
  * the gradient of conv2d with respect to x: gx[n,c,ih,iw] = sum over the
  * (o, oh, ow, i, j) with ih = oh*sh - ph + i*dh, iw = ow*sw - pw + j*dw of
- * gy[n,o,oh,ow] * w[o, c mod Cg, i, j] (o in c's group). NCHW f32; per image
- * and group col = w_g^T gy_g (sgemm) then col2im. */
+ * gy[n,o,oh,ow] * w[o, c mod Cg, i, j] (o in c's group). NCHW f32. Per
+ * chunk of images and group: gy copied side by side into gyp, one sgemm
+ * col [K, nb*OHW] = w_g^T gyp, then col2im with (image, channel) planes split
+ * over threads. Every plane is summed in a fixed order: the result does not
+ * depend on the thread count beyond oneDNN's sgemm. */
 OP_KERNEL(op_cpu_conv2d_backward_data)
 {
     const char *op = "conv2d_backward_data";
     if (op_kernel_check(ctx, op_infer_conv2d_backward_data, op, attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
-    cgeo g;
-    cgeo_fill(&g, attrs, out[0].dims, in[1].dims, in[0].dims);
+    op_conv_geom g;
+    conv_geom_fill(&g, attrs, out[0].dims, in[1].dims, in[0].dims);
     float *gx = out[0].data;
     const float *gy = in[0].data, *w = in[1].data;
-    int64_t nx = op_tensor_numel(&out[0]);
+    int64_t nx = op_tensor_numel(&out[0]), K = g.Cg * g.kh * g.kw, OHW = g.OH * g.OW;
     if (nx == 0)
         return 0;
-    memset(gx, 0, (size_t)nx * sizeof(float));
-    if (g.OHW == 0 || g.K == 0 || g.Og == 0)
+    if (OHW == 0 || K == 0 || g.Og == 0) {
+        memset(gx, 0, (size_t)nx * sizeof(float));
         return 0;
-    float *col = col_buffer(ctx, &g, op);
-    if (!col)
+    }
+    float *part, *col, *gyp;
+    int64_t nb;
+    if (conv_bwd_buffers(ctx, op, &g, 0, &part, &col, &gyp, &nb))
         return -1;
     int nt = nthreads(ctx);
-    omp_set_num_threads(nt);
-    for (int64_t n = 0; n < g.N; n++)
+    omp_set_num_threads(nt); /* oneDNN's pool */
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+        int64_t m = g.N - n0 < nb ? g.N - n0 : nb, ld = m * OHW;
         for (int64_t gi = 0; gi < g.G; gi++) {
-            dnnl_status_t st = dnnl_sgemm('T', 'N', g.K, g.OHW, g.Og, 1.0f, w + gi * g.Og * g.K, g.K,
-                                          gy + (n * g.O + gi * g.Og) * g.OHW, g.OHW, 0.0f, col, g.OHW);
+            conv_bwd_gather(&g, NULL, gy, n0, m, gi, NULL, gyp, nt);
+            dnnl_status_t st = dnnl_sgemm('T', 'N', K, ld, g.Og, 1.0f, w + gi * g.Og * K, K, gyp, ld,
+                                          0.0f, col, ld);
             if (st != dnnl_success) {
                 op_set_err(ctx->err, sizeof ctx->err, "%s: dnnl_sgemm failed (status %d)", op, (int)st);
                 return -1;
             }
-            col2im(&g, col, gx + (n * g.C + gi * g.Cg) * g.H * g.W, nt);
+            conv_bwd_col2im(&g, col, n0, m, gi, gx, nt);
         }
+    }
     return 0;
+}
+
+/* Filter gradient of images n0 .. n0+m-1, group gi, into gwg (added to
+ * it) through CONV_BWD_SLICES slices: slice s gathers its images and runs
+ * its sgemm into part[s] on one thread; then gwg += part[0] + part[1] + ...
+ * Returns oneDNN's status. */
+static int conv_bwd_filter_sliced(const op_conv_geom *g, const float *x, const float *gy, int64_t n0,
+                                  int64_t m, int64_t gi, float *col, float *gyp, float *part,
+                                  float *gwg, int nt)
+{
+    const int64_t K = g->Cg * g->kh * g->kw, OHW = g->OH * g->OW, ld = m * OHW, Og = g->Og, nw = Og * K;
+    const int64_t S = m < CONV_BWD_SLICES ? m : CONV_BWD_SLICES;
+    const size_t img = conv_bwd_image_bytes(K, Og, OHW); /* > 0: K, Og, OHW are */
+    const int64_t sub = img < CONV_BWD_SUB_BYTES ? (int64_t)(CONV_BWD_SUB_BYTES / img) : 1;
+    int status = dnnl_success;
+#pragma omp parallel for num_threads(nt) if (nt > 1 && (K + Og) * ld >= PAR_MIN_WORK) schedule(static)
+    for (int64_t sl = 0; sl < S; sl++) {
+        int64_t a = m * sl / S, b = m * (sl + 1) / S;
+        /* a few images at a time, so they are still in cache for the sgemm */
+        for (int64_t u = a; u < b; u += sub) {
+            int64_t v = b - u < sub ? b : u + sub;
+            for (int64_t n = u; n < v; n++)
+                conv_bwd_gather_image(g, x, gy, n0, n, gi, ld, col, gyp, 1);
+            /* inside a parallel region oneDNN runs on the calling thread */
+            dnnl_status_t st = dnnl_sgemm('N', 'T', Og, K, (v - u) * OHW, 1.0f, gyp + u * OHW, ld,
+                                          col + u * OHW, ld, u == a ? 0.0f : 1.0f, part + sl * nw, K);
+            if (st != dnnl_success) {
+#pragma omp atomic write
+                status = (int)st;
+            }
+        }
+    }
+    if (status != dnnl_success)
+        return status;
+    for (int64_t e = 0; e < nw; e++) {
+        float acc = gwg[e];
+        for (int64_t sl = 0; sl < S; sl++)
+            acc += part[sl * nw + e];
+        gwg[e] = acc;
+    }
+    return dnnl_success;
 }
 
 /* conv2d_backward_filter(x, gy; stride, padding, dilation, groups, kernel):
  * the gradient of conv2d with respect to w: gw[o,c,i,j] = sum over n, oh, ow
  * of gy[n,o,oh,ow] * x[n, g*Cg + c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
- * (0 outside x). NCHW f32; per image and group im2col then
- * gw_g += gy_g col^T (sgemm, images in order: the result does not depend
- * on the thread count). */
+ * (0 outside x). NCHW f32. Per chunk of images and group: im2col of the
+ * images side by side into col and their gy into gyp, then
+ * gw_g += gyp col^T (sgemm, k = nb*OHW), chunks in order; small filters
+ * (Og*K <= CONV_BWD_SLICE_MAX) through parallel slices of the chunk with
+ * partial sums added in order. Chunks and slices follow from the shapes
+ * (and a smaller workspace, if given one), not from the thread count. */
 OP_KERNEL(op_cpu_conv2d_backward_filter)
 {
     const char *op = "conv2d_backward_filter";
     if (op_kernel_check(ctx, op_infer_conv2d_backward_filter, op, attrs, in, n_in, out, n_out, MAX_IN))
         return -1;
-    cgeo g;
-    cgeo_fill(&g, attrs, in[0].dims, out[0].dims, in[1].dims);
+    op_conv_geom g;
+    conv_geom_fill(&g, attrs, in[0].dims, out[0].dims, in[1].dims);
     float *gw = out[0].data;
     const float *x = in[0].data, *gy = in[1].data;
-    int64_t nw = op_tensor_numel(&out[0]);
+    int64_t nw = op_tensor_numel(&out[0]), K = g.Cg * g.kh * g.kw, OHW = g.OH * g.OW;
     if (nw == 0)
         return 0;
     memset(gw, 0, (size_t)nw * sizeof(float));
-    if (g.OHW == 0 || g.N == 0)
+    if (OHW == 0 || g.N == 0)
         return 0;
-    float *col = col_buffer(ctx, &g, op);
-    if (!col)
+    float *part, *col, *gyp;
+    int64_t nb;
+    if (conv_bwd_buffers(ctx, op, &g, conv_bwd_partial_bytes(K, g.Og), &part, &col, &gyp, &nb))
         return -1;
     int nt = nthreads(ctx);
     omp_set_num_threads(nt);
-    for (int64_t n = 0; n < g.N; n++)
+    for (int64_t n0 = 0; n0 < g.N; n0 += nb) {
+        int64_t m = g.N - n0 < nb ? g.N - n0 : nb, ld = m * OHW;
         for (int64_t gi = 0; gi < g.G; gi++) {
-            im2col(&g, x + (n * g.C + gi * g.Cg) * g.H * g.W, col, nt);
-            dnnl_status_t st = dnnl_sgemm('N', 'T', g.Og, g.K, g.OHW, 1.0f,
-                                          gy + (n * g.O + gi * g.Og) * g.OHW, g.OHW, col, g.OHW, 1.0f,
-                                          gw + gi * g.Og * g.K, g.K);
+            float *gwg = gw + gi * g.Og * K;
+            int st;
+            if (part && m > 1) {
+                st = conv_bwd_filter_sliced(&g, x, gy, n0, m, gi, col, gyp, part, gwg, nt);
+            } else {
+                conv_bwd_gather(&g, x, gy, n0, m, gi, col, gyp, nt);
+                st = (int)dnnl_sgemm('N', 'T', g.Og, K, ld, 1.0f, gyp, ld, col, ld, 1.0f, gwg, K);
+            }
             if (st != dnnl_success) {
-                op_set_err(ctx->err, sizeof ctx->err, "%s: dnnl_sgemm failed (status %d)", op, (int)st);
+                op_set_err(ctx->err, sizeof ctx->err, "%s: dnnl_sgemm failed (status %d)", op, st);
                 return -1;
             }
         }
+    }
     return 0;
 }
 

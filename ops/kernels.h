@@ -67,6 +67,23 @@ OP_KERNEL(op_cpu_global_avg_pool); OP_KERNEL(op_cpu_batch_norm);
 OP_KERNEL(op_cpu_layer_norm);
 OP_WORKSPACE(op_ws_conv2d);
 
+/* conv2d's geometry and its im2col, shared with the conv2d backward kernels
+ * of ops/grad_kernels.c. NCHW; C = G*Cg input and O = G*Og output channels,
+ * stride s, padding p, dilation d as [h, w]. */
+typedef struct op_conv_geom {
+    int64_t N, C, H, W, O, kh, kw, OH, OW, G, Cg, Og;
+    int64_t s[2], p[2], d[2];
+} op_conv_geom;
+/* col[((c*kh + i)*kw + j)*ld + oh*OW + ow] = xg[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw]
+ * (0 outside x) for the Cg channel planes at xg; ld >= OH*OW (larger ld puts
+ * several images side by side). Rows split over nt threads. */
+void op_conv_im2col(const op_conv_geom *g, const float *restrict xg, float *restrict col, int64_t ld,
+                    int nt);
+/* First and one-past-last output index o in [0, n_out) whose input position
+ * o*s + off lies in [0, n_in) (s >= 1); lo == hi when there is none. */
+void op_conv_valid_range(int64_t off, int64_t s, int64_t n_in, int64_t n_out, int64_t *lo,
+                         int64_t *hi);
+
 /* ops/kernel_check.c: checks shared by the ops of ops/loss.c and
  * ops/grad_kernels.c. */
 /* Inference side: n_in == want inputs and 1 output, each input a valid type

@@ -249,14 +249,9 @@ OP_KERNEL(op_cpu_log_softmax) { return softmax_run(ctx, attrs, in, n_in, out, n_
 /* ================================================================== */
 /* conv2d                                                              */
 
-typedef struct conv_geom {
-    int64_t N, C, H, W, O, kh, kw, OH, OW, G, Cg, Og;
-    int64_t s[2], p[2], d[2];
-} conv_geom;
-
 /* Validates everything about a conv2d node and fills g (concrete dims only;
  * g->N is meaningless when the batch dim is symbolic). */
-static int conv_validate(const op_attr *attrs, const op_type *in, int n_in, conv_geom *g,
+static int conv_validate(const op_attr *attrs, const op_type *in, int n_in, op_conv_geom *g,
                          char *err, size_t err_len)
 {
     if (n_in < 2 || n_in > 3) {
@@ -334,7 +329,7 @@ static int conv_validate(const op_attr *attrs, const op_type *in, int n_in, conv
 
 OP_INFER(op_infer_conv2d)
 {
-    conv_geom g;
+    op_conv_geom g;
     if (n_out != 1) {
         op_set_err(err, err_len, "conv2d: expects 1 output");
         return -1;
@@ -354,9 +349,9 @@ OP_INFER(op_infer_conv2d)
 }
 
 /* Grouped convs with one input channel per group run as direct loops. */
-static int conv_direct(const conv_geom *g) { return g->G > 1 && g->Cg == 1; }
+static int conv_direct(const op_conv_geom *g) { return g->G > 1 && g->Cg == 1; }
 
-static int conv_pointwise(const conv_geom *g)
+static int conv_pointwise(const op_conv_geom *g)
 {
     return g->kh == 1 && g->kw == 1 && g->s[0] == 1 && g->s[1] == 1 && g->p[0] == 0 && g->p[1] == 0;
 }
@@ -364,7 +359,7 @@ static int conv_pointwise(const conv_geom *g)
 /* Per-image, per-group im2col buffer: [Cg*kh*kw, OH*OW] floats, rounded up
  * to a cache line. 0 when the conv needs none (1x1 stride-1 pad-0, or
  * grouped with one input channel per group: direct loops). Overflow: SIZE_MAX. */
-static size_t conv_slot_bytes(const conv_geom *g)
+static size_t conv_slot_bytes(const op_conv_geom *g)
 {
     if (conv_pointwise(g) || conv_direct(g))
         return 0;
@@ -389,7 +384,7 @@ OP_WORKSPACE(op_ws_conv2d)
     op_type ti[3];
     for (int i = 0; i < n_in && i < 3; i++)
         op_type_from_tensor(&in[i], &ti[i]);
-    conv_geom g;
+    op_conv_geom g;
     char err[8];
     if (conv_validate(attrs, ti, n_in < 3 ? n_in : 3, &g, err, sizeof err) != 0)
         return 0; /* the kernel reports the error */
@@ -409,9 +404,9 @@ OP_WORKSPACE(op_ws_conv2d)
 }
 
 /* First and one-past-last output index o in [0, n_out) whose input position
- * o*s + off lies in [0, n_in). */
-static void valid_range(int64_t off, int64_t s, int64_t n_in, int64_t n_out, int64_t *lo,
-                        int64_t *hi)
+ * o*s + off lies in [0, n_in) (kernels.h). */
+void op_conv_valid_range(int64_t off, int64_t s, int64_t n_in, int64_t n_out, int64_t *lo,
+                         int64_t *hi)
 {
     int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
     int64_t end = n_in - off; /* need o*s < end */
@@ -422,9 +417,11 @@ static void valid_range(int64_t off, int64_t s, int64_t n_in, int64_t n_out, int
     *hi = max64(l, h);
 }
 
-/* col[(c*kh + i)*kw + j][oh*OW + ow] = x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw]
- * (0 outside), for the Cg channels at xg. Rows split over nt threads. */
-static void im2col(const conv_geom *g, const float *restrict xg, float *restrict col, int nt)
+/* col[((c*kh + i)*kw + j)*ld + oh*OW + ow] = x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw]
+ * (0 outside), for the Cg channels at xg; ld >= OH*OW. Rows split over nt
+ * threads (kernels.h). */
+void op_conv_im2col(const op_conv_geom *g, const float *restrict xg, float *restrict col, int64_t ld,
+                    int nt)
 {
     const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw;
     const int64_t sh = g->s[0], sw = g->s[1], ph = g->p[0], pw = g->p[1], dh = g->d[0], dw = g->d[1];
@@ -433,9 +430,9 @@ static void im2col(const conv_geom *g, const float *restrict xg, float *restrict
     for (int64_t r = 0; r < rows; r++) {
         int64_t c = r / (kh * kw), i = (r / kw) % kh, j = r % kw;
         const float *xc = xg + c * H * W;
-        float *dst = col + r * OHW;
+        float *dst = col + r * ld;
         int64_t off_w = j * dw - pw, lo, hi;
-        valid_range(off_w, sw, W, OW, &lo, &hi);
+        op_conv_valid_range(off_w, sw, W, OW, &lo, &hi);
         for (int64_t oh = 0; oh < OH; oh++) {
             int64_t ih = oh * sh - ph + i * dh;
             float *restrict drow = dst + oh * OW;
@@ -467,7 +464,7 @@ static void im2col(const conv_geom *g, const float *restrict xg, float *restrict
 /* Direct conv for grouped convs with one input channel per group
  * (depthwise and its channel multipliers): out plane (n, o) reads input
  * plane (n, o / Og). Planes split over threads. */
-static void conv_direct_cg1(const conv_geom *g, const float *x, const float *w, const float *b,
+static void conv_direct_cg1(const op_conv_geom *g, const float *x, const float *w, const float *b,
                             int act, float *y, int nt)
 {
     const int64_t H = g->H, W = g->W, OH = g->OH, OW = g->OW, kh = g->kh, kw = g->kw;
@@ -484,7 +481,7 @@ static void conv_direct_cg1(const conv_geom *g, const float *x, const float *w, 
             yp[q] = 0.0f;
         for (int64_t j = 0; j < kw; j++) {
             int64_t off_w = j * dw - pw, lo, hi;
-            valid_range(off_w, sw, W, OW, &lo, &hi);
+            op_conv_valid_range(off_w, sw, W, OW, &lo, &hi);
             int64_t len = hi - lo;
             for (int64_t oh = 0; oh < OH; oh++) {
                 float *restrict yr = yp + oh * OW + lo;
@@ -517,7 +514,7 @@ static void conv_direct_cg1(const conv_geom *g, const float *x, const float *w, 
 /* One image: for each group, out[Og, OHW] = act(w_g[Og, K] @ col_g[K, OHW]
  * + bias), bias and activation applied right after the sgemm. col is the
  * image's slot, or NULL for pointwise convs, whose col is the input itself. */
-static int conv_image(const conv_geom *g, const float *xn, const float *w, const float *b, int act,
+static int conv_image(const op_conv_geom *g, const float *xn, const float *w, const float *b, int act,
                       float *yn, float *col, int nt)
 {
     int64_t K = g->Cg * g->kh * g->kw, OHW = g->OH * g->OW;
@@ -525,7 +522,7 @@ static int conv_image(const conv_geom *g, const float *xn, const float *w, const
         const float *xg = xn + gi * g->Cg * g->H * g->W;
         const float *src = xg;
         if (col) {
-            im2col(g, xg, col, nt);
+            op_conv_im2col(g, xg, col, OHW, nt);
             src = col;
         }
         float *yg = yn + gi * g->Og * OHW;
@@ -565,7 +562,7 @@ OP_KERNEL(op_cpu_conv2d)
     op_type ti[3];
     for (int i = 0; i < n_in; i++)
         op_type_from_tensor(&in[i], &ti[i]);
-    conv_geom g;
+    op_conv_geom g;
     if (conv_validate(attrs, ti, n_in, &g, ctx->err, sizeof ctx->err) != 0)
         return -1;
     const float *x = in[0].data, *w = in[1].data, *b = n_in > 2 ? in[2].data : NULL;

@@ -152,68 +152,219 @@ static void naive_conv_grads(const float *x, const float *w, const float *gy, fl
                             }
 }
 
-static void test_conv_backward(void **state)
+typedef struct conv_case {
+    int64_t N, C, H, W, O, G, kh, kw, s[2], p[2], d[2];
+} conv_case;
+
+static float rnd_unit(unsigned *r)
 {
-    (void)state;
-    const int64_t N = 2, Cc = 4, H = 7, W = 6, O = 6, G = 2, kh = 3, kw = 2;
-    const int64_t s[2] = { 2, 1 }, p[2] = { 1, 1 }, dl[2] = { 2, 1 };
-    const int64_t OH = (H + 2 * p[0] - dl[0] * (kh - 1) - 1) / s[0] + 1;
-    const int64_t OW = (W + 2 * p[1] - dl[1] * (kw - 1) - 1) / s[1] + 1;
-    int64_t dx[4] = { N, Cc, H, W }, dw[4] = { O, Cc / G, kh, kw }, dy[4] = { N, O, OH, OW };
-    size_t nx = (size_t)(N * Cc * H * W), nw = (size_t)(O * Cc / G * kh * kw), ny = (size_t)(N * O * OH * OW);
+    *r = *r * 1103515245u + 12345u;
+    return (float)(*r >> 16 & 255) / 128.0f - 1.0f;
+}
+
+static void attrs_for(const conv_case *c, op_attr *at, int64_t hw0, int64_t hw1)
+{
+    op_attrs_default(OP_CONV2D_BACKWARD_DATA, at);
+    for (int i = 0; i < 2; i++) {
+        at[0].ints[i] = c->s[i];
+        at[1].ints[i] = c->p[i];
+        at[2].ints[i] = c->d[i];
+    }
+    at[3].i = c->G;
+    at[4].n = 2;
+    at[4].ints[0] = hw0;
+    at[4].ints[1] = hw1;
+}
+
+/* Every element of got within float rounding of want (got was poisoned
+ * before the call, so an element the kernel skipped fails too). */
+static void assert_close(const float *got, const float *want, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(got[i] - want[i]) <= 1e-4f * (1.0f + fabsf(want[i]))))
+            fail_msg("element %zu: got %g, want %g", i, (double)got[i], (double)want[i]);
+}
+
+/* Runs both backward kernels on c with n_threads threads and a workspace
+ * made for `images` images per chunk (0: what the op asks for) and checks
+ * them against naive_conv_grads. The workspace is malloc'd to the byte, so
+ * ASan catches any write past it. */
+static void run_conv_case(const conv_case *c, int n_threads, int64_t images)
+{
+    const int64_t Cg = c->C / c->G, Og = c->O / c->G;
+    const int64_t OH = (c->H + 2 * c->p[0] - c->d[0] * (c->kh - 1) - 1) / c->s[0] + 1;
+    const int64_t OW = (c->W + 2 * c->p[1] - c->d[1] * (c->kw - 1) - 1) / c->s[1] + 1;
+    int64_t dx[4] = { c->N, c->C, c->H, c->W }, dw[4] = { c->O, Cg, c->kh, c->kw }, dy[4] = { c->N, c->O, OH, OW };
+    size_t nx = (size_t)(c->N * c->C * c->H * c->W), nw = (size_t)(c->O * Cg * c->kh * c->kw);
+    size_t ny = (size_t)(c->N * c->O * OH * OW);
     float *x = malloc(nx * 4), *w = malloc(nw * 4), *gy = malloc(ny * 4);
     float *gx = malloc(nx * 4), *gw = malloc(nw * 4), *rx = malloc(nx * 4), *rw = malloc(nw * 4);
     unsigned r = 1;
     for (size_t i = 0; i < nx; i++)
-        x[i] = (float)((r = r * 1103515245u + 12345u) >> 16 & 255) / 128.0f - 1.0f;
+        x[i] = rnd_unit(&r);
     for (size_t i = 0; i < nw; i++)
-        w[i] = (float)((r = r * 1103515245u + 12345u) >> 16 & 255) / 128.0f - 1.0f;
+        w[i] = rnd_unit(&r);
     for (size_t i = 0; i < ny; i++)
-        gy[i] = (float)((r = r * 1103515245u + 12345u) >> 16 & 255) / 128.0f - 1.0f;
-    naive_conv_grads(x, w, gy, rx, rw, N, Cc, H, W, O, kh, kw, OH, OW, s, p, dl, G);
+        gy[i] = rnd_unit(&r);
+    naive_conv_grads(x, w, gy, rx, rw, c->N, c->C, c->H, c->W, c->O, c->kh, c->kw, OH, OW, c->s, c->p, c->d, c->G);
+    /* bytes per image of a chunk: col [Cg*kh*kw, OHW] and gy [Og, OHW] */
+    size_t img = (size_t)((Cg * c->kh * c->kw + Og) * OH * OW) * sizeof(float);
     op_attr at[OP_MAX_ATTRS];
-    op_attrs_default(OP_CONV2D_BACKWARD_DATA, at);
-    for (int i = 0; i < 2; i++) {
-        at[0].ints[i] = s[i];
-        at[1].ints[i] = p[i];
-        at[2].ints[i] = dl[i];
-    }
-    at[3].i = G;
-    at[4].n = 2;
-    at[4].ints[0] = H;
-    at[4].ints[1] = W;
+    op_ctx ctx = { .n_threads = n_threads };
+
+    attrs_for(c, at, c->H, c->W);
     op_tensor in[2] = { tens(OP_F32, 4, dy, gy), tens(OP_F32, 4, dw, w) }, o = tens(OP_F32, 4, dx, gx);
     size_t ws = op_ws_conv2d_backward_data(at, in, 2, &o, 1);
-    assert_true(ws > 0);
-    op_ctx ctx = { .n_threads = 2, .workspace = malloc(ws), .workspace_size = ws };
+    assert_int_equal(ws, (size_t)c->N * img + 128);
+    if (images > 0)
+        ws = (size_t)images * img + 128;
+    ctx.workspace = malloc(ws);
+    ctx.workspace_size = ws;
+    memset(gx, 0xff, nx * 4); /* NaN */
     assert_int_equal(op_cpu_conv2d_backward_data(&ctx, at, in, 2, &o, 1), 0);
-    for (size_t i = 0; i < nx; i++)
-        assert_true(fabsf(gx[i] - rx[i]) < 1e-4f);
-    ctx.workspace_size = ws / 2; /* too small: an error, not an overrun */
-    assert_int_equal(op_cpu_conv2d_backward_data(&ctx, at, in, 2, &o, 1), -1);
-    assert_non_null(strstr(ctx.err, "workspace"));
+    assert_close(gx, rx, nx);
     free(ctx.workspace);
 
-    at[4].ints[0] = kh;
-    at[4].ints[1] = kw;
+    attrs_for(c, at, c->kh, c->kw);
     in[0] = tens(OP_F32, 4, dx, x);
     in[1] = tens(OP_F32, 4, dy, gy);
     o = tens(OP_F32, 4, dw, gw);
-    ws = op_ws_conv2d_backward_filter(at, in, 2, &o, 1);
+    size_t ws_f = op_ws_conv2d_backward_filter(at, in, 2, &o, 1);
+    /* the whole (small) batch, plus room for the filter's partial sums */
+    assert_true(ws_f >= (size_t)c->N * img + 128);
+    ws = images > 0 ? ws_f - (size_t)c->N * img + (size_t)images * img : ws_f;
     ctx.workspace = malloc(ws);
     ctx.workspace_size = ws;
+    memset(gw, 0xff, nw * 4);
     assert_int_equal(op_cpu_conv2d_backward_filter(&ctx, at, in, 2, &o, 1), 0);
-    for (size_t i = 0; i < nw; i++)
-        assert_true(fabsf(gw[i] - rw[i]) < 1e-4f);
+    assert_close(gw, rw, nw);
+    free(ctx.workspace);
+    free(x), free(w), free(gy), free(gx), free(gw), free(rx), free(rw);
+}
+
+static const conv_case conv_cases[] = {
+    /* groups, stride, padding, dilation, unequal per axis */
+    { 2, 4, 7, 6, 6, 2, 3, 2, { 2, 1 }, { 1, 1 }, { 2, 1 } },
+    /* stride along W (col2im's strided path), one output channel per group */
+    { 5, 6, 9, 11, 3, 3, 3, 3, { 1, 2 }, { 0, 2 }, { 1, 2 } },
+    /* big enough for the threaded paths (images split over threads) */
+    { 8, 4, 16, 16, 8, 2, 3, 3, { 1, 1 }, { 1, 1 }, { 1, 1 } },
+    /* kernel columns that see only padding; depthwise */
+    { 3, 2, 4, 2, 2, 1, 2, 3, { 1, 1 }, { 1, 2 }, { 1, 2 } },
+    { 3, 4, 5, 5, 8, 4, 3, 3, { 2, 2 }, { 1, 1 }, { 1, 1 } },
+    /* Og*K = 64*576 > CONV_BWD_SLICE_MAX: the filter's unsliced sgemm */
+    { 3, 64, 4, 5, 64, 1, 3, 3, { 1, 1 }, { 1, 1 }, { 1, 1 } },
+};
+
+static void test_conv_backward(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof conv_cases / sizeof conv_cases[0]; k++)
+        for (int nt = 1; nt <= 2; nt++)
+            run_conv_case(&conv_cases[k], nt, 0);
+    /* 475 KiB per image: the filter's 8 slices of 3 images each go through
+     * the sgemm 2 images (1 MiB) at a time */
+    const conv_case big = { 24, 1, 64, 64, 4, 1, 5, 5, { 1, 1 }, { 2, 2 }, { 1, 1 } };
+    run_conv_case(&big, 2, 0);
+}
+
+/* A workspace for fewer images than the batch: the kernels go through the
+ * batch in chunks (uneven last chunk included). */
+static void test_conv_backward_chunks(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof conv_cases / sizeof conv_cases[0]; k++)
+        for (int64_t images = 1; images < conv_cases[k].N && images <= 3; images++)
+            for (int nt = 1; nt <= 2; nt++)
+                run_conv_case(&conv_cases[k], nt, images);
+}
+
+static void test_conv_backward_errors(void **state)
+{
+    (void)state;
+    const conv_case c = conv_cases[0];
+    const int64_t Cg = c.C / c.G, Og = c.O / c.G, OH = 3, OW = 7;
+    int64_t dx[4] = { c.N, c.C, c.H, c.W }, dw[4] = { c.O, Cg, c.kh, c.kw }, dy[4] = { c.N, c.O, OH, OW };
+    float x[2 * 4 * 7 * 6] = { 0 }, w[6 * 2 * 3 * 2] = { 0 }, gy[2 * 6 * 3 * 7] = { 0 }, gx[2 * 4 * 7 * 6];
+    size_t img = (size_t)((Cg * c.kh * c.kw + Og) * OH * OW) * sizeof(float);
+    op_attr at[OP_MAX_ATTRS];
+    attrs_for(&c, at, c.H, c.W);
+    op_tensor in[2] = { tens(OP_F32, 4, dy, gy), tens(OP_F32, 4, dw, w) }, o = tens(OP_F32, 4, dx, gx);
+    size_t ws = op_ws_conv2d_backward_data(at, in, 2, &o, 1);
+    assert_int_equal(ws, 2 * img + 128);
+    /* less than one image: an error, not an overrun */
+    op_ctx ctx = { .n_threads = 2, .workspace = malloc(img), .workspace_size = img };
+    assert_int_equal(op_cpu_conv2d_backward_data(&ctx, at, in, 2, &o, 1), -1);
+    assert_non_null(strstr(ctx.err, "workspace too small"));
+    free(ctx.workspace);
+    ctx.workspace = NULL;
+    ctx.workspace_size = 0;
+    assert_int_equal(op_cpu_conv2d_backward_data(&ctx, at, in, 2, &o, 1), -1);
+    assert_non_null(strstr(ctx.err, "workspace too small"));
+
+    attrs_for(&c, at, c.kh, c.kw);
+    in[0] = tens(OP_F32, 4, dx, x);
+    in[1] = tens(OP_F32, 4, dy, gy);
+    o = tens(OP_F32, 4, dw, gx);
+    assert_int_equal(op_cpu_conv2d_backward_filter(&ctx, at, in, 2, &o, 1), -1);
+    assert_non_null(strstr(ctx.err, "workspace too small"));
     /* gy of the wrong size for this conv: inference refuses it */
-    op_type ti[2] = { { OP_F32, 4, { C(N), C(Cc), C(H), C(W) } }, { OP_F32, 4, { C(N), C(O), C(OH + 1), C(OW) } } }, to;
+    op_type ti[2] = { { OP_F32, 4, { C(c.N), C(c.C), C(c.H), C(c.W) } }, { OP_F32, 4, { C(c.N), C(c.O), C(OH + 1), C(OW) } } }, to;
     char err[OP_ERR_LEN];
     assert_int_equal(op_infer_conv2d_backward_filter(at, ti, 2, &to, 1, err, sizeof err), -1);
     ti[1].dims[2] = C(OH);
     assert_int_equal(op_infer_conv2d_backward_filter(at, ti, 2, &to, 1, err, sizeof err), 0);
-    assert_true(op_dim_is(to.dims[0], O) && op_dim_is(to.dims[1], Cc / G) && op_dim_is(to.dims[3], kw));
-    free(ctx.workspace);
-    free(x), free(w), free(gy), free(gx), free(gw), free(rx), free(rw);
+    assert_true(op_dim_is(to.dims[0], c.O) && op_dim_is(to.dims[1], Cg) && op_dim_is(to.dims[3], c.kw));
+}
+
+/* The workspace the ops ask for: the whole batch while it fits in 64 MiB,
+ * else chunks of as many images as fit (one at least); the filter's adds
+ * 8 partial sums when Og*K <= 16384. No data needed. */
+static void test_conv_backward_workspace_size(void **state)
+{
+    (void)state;
+    const size_t limit = (size_t)64 << 20;
+    op_attr at[OP_MAX_ATTRS];
+    conv_case c = { 64, 64, 56, 56, 64, 1, 3, 3, { 1, 1 }, { 1, 1 }, { 1, 1 } };
+    attrs_for(&c, at, c.kh, c.kw);
+    /* per image: (64*9 + 64) * 56*56 floats = 8028160 bytes: 8 images a chunk */
+    int64_t dx[4] = { 64, 64, 56, 56 }, dw[4] = { 64, 64, 3, 3 }, dy[4] = { 64, 64, 56, 56 };
+    size_t img = (size_t)(64 * 9 + 64) * 56 * 56 * 4;
+    op_tensor in[2] = { tens(OP_F32, 4, dx, NULL), tens(OP_F32, 4, dy, NULL) }, o = tens(OP_F32, 4, dw, NULL);
+    size_t ws = op_ws_conv2d_backward_filter(at, in, 2, &o, 1);
+    assert_int_equal(ws, 8 * img + 128);
+    assert_true(ws <= limit + 128);
+    in[0] = tens(OP_F32, 4, dy, NULL);
+    in[1] = tens(OP_F32, 4, dw, NULL);
+    o = tens(OP_F32, 4, dx, NULL);
+    assert_int_equal(op_ws_conv2d_backward_data(at, in, 2, &o, 1), 8 * img + 128);
+    /* small batch: all of it */
+    in[0].dims[0] = o.dims[0] = 3;
+    assert_int_equal(op_ws_conv2d_backward_data(at, in, 2, &o, 1), 3 * img + 128);
+    /* one image over the limit: one image a chunk */
+    int64_t bx[4] = { 4, 64, 224, 224 }, by[4] = { 4, 64, 224, 224 };
+    size_t big = (size_t)(64 * 9 + 64) * 224 * 224 * 4;
+    in[0] = tens(OP_F32, 4, bx, NULL);
+    in[1] = tens(OP_F32, 4, by, NULL);
+    o = tens(OP_F32, 4, dw, NULL);
+    assert_int_equal(op_ws_conv2d_backward_filter(at, in, 2, &o, 1), big + 128);
+    /* no images: no workspace; dims that overflow: SIZE_MAX */
+    in[0].dims[0] = in[1].dims[0] = 0;
+    assert_int_equal(op_ws_conv2d_backward_filter(at, in, 2, &o, 1), 0);
+    in[0].dims[0] = in[1].dims[0] = 2;
+    in[1].dims[2] = in[1].dims[3] = INT64_C(1) << 40;
+    assert_true(op_ws_conv2d_backward_filter(at, in, 2, &o, 1) == SIZE_MAX);
+    /* a small filter (Og*K = 16*150): plus 8 partial sums of it */
+    int64_t lx[4] = { 64, 6, 14, 14 }, lw[4] = { 16, 6, 5, 5 }, ly[4] = { 64, 16, 10, 10 };
+    c = (conv_case){ 64, 6, 14, 14, 16, 1, 5, 5, { 1, 1 }, { 0, 0 }, { 1, 1 } };
+    attrs_for(&c, at, c.kh, c.kw);
+    op_tensor lin[2] = { tens(OP_F32, 4, lx, NULL), tens(OP_F32, 4, ly, NULL) }, lo = tens(OP_F32, 4, lw, NULL);
+    assert_int_equal(op_ws_conv2d_backward_filter(at, lin, 2, &lo, 1), 8 * 16 * 150 * 4 + 64 * (150 + 16) * 100 * 4 + 128);
+    attrs_for(&c, at, c.H, c.W);
+    lin[0] = tens(OP_F32, 4, ly, NULL);
+    lin[1] = tens(OP_F32, 4, lw, NULL);
+    lo = tens(OP_F32, 4, lx, NULL);
+    assert_int_equal(op_ws_conv2d_backward_data(at, lin, 2, &lo, 1), 64 * (150 + 16) * 100 * 4 + 128);
 }
 
 static void test_pool_grads(void **state)
@@ -248,6 +399,9 @@ int main(void)
         cmocka_unit_test(test_shape_helpers_kernels),
         cmocka_unit_test(test_gather_grad),
         cmocka_unit_test(test_conv_backward),
+        cmocka_unit_test(test_conv_backward_chunks),
+        cmocka_unit_test(test_conv_backward_errors),
+        cmocka_unit_test(test_conv_backward_workspace_size),
         cmocka_unit_test(test_pool_grads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
