@@ -120,8 +120,15 @@ $(BUILD)/graphbench: $(OBJ)/bench/graphbench.o $(LIBS)
 
 # `make bench`: every benchmark graph at -O0 vs -O2 (bench/run.sh), the
 # table on stdout and bench/results.json.
-bench: $(BUILD)/graphbench
+bench: $(BUILD)/graphbench $(BUILD)/ew_chain_ref
 	@sh bench/run.sh $(BUILD)
+
+# The yardstick of elementwise fusion: samples/ew_chain.g as one hand-written
+# C loop (bench/ew_chain_ref.c), timed by bench/run.sh after graphbench.
+$(BUILD)/ew_chain_ref: bench/ew_chain_ref.c ops/ew_math.h | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) -std=c11 -O2 -fopenmp -fno-math-errno -fno-trapping-math $(WARN) -Werror -Iops $< -lm -o $@
 
 # trainbench (bench/trainbench.c) links the runtime only: it loads the graph
 # binaries made here from bench/train_*.g and times their `train` entry.

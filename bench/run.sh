@@ -28,6 +28,25 @@ echo "$GRAPHS" | while read -r name model batch warmup runs; do
 done
 [ -f "$OUT/failed" ] && status=1
 
+# The yardstick of fusion: the chain as one hand-written C loop, right after
+# graphbench timed it; -O2's median over the loop's (2 threads each).
+REFLINE=""
+if [ -x "$BUILD/ew_chain_ref" ] && [ -f "$OUT/ew_chain.json" ]; then
+    echo "================================================================ ew_chain vs a hand-written fused loop"
+    "$BUILD/ew_chain_ref" 4194304 | tee "$OUT/ew_chain_ref.txt"
+    o2=$(awk '/"O2": \{/ { f = 1 } f && /"median_ms"/ { gsub(/[",]/, ""); print $2; exit }' "$OUT/ew_chain.json")
+    lib=$(awk '/libmvec/ && /2 threads/ { for (i = 1; i <= NF; i++) if ($i == "median") print $(i + 1) }' "$OUT/ew_chain_ref.txt")
+    own=$(awk '/ew_math/ && /2 threads/ { for (i = 1; i <= NF; i++) if ($i == "median") print $(i + 1) }' "$OUT/ew_chain_ref.txt")
+    if [ -n "$o2" ] && [ -n "$lib" ] && [ -n "$own" ]; then
+        REFLINE=$(awk -v o2="$o2" -v lib="$lib" -v own="$own" 'BEGIN {
+            printf "ew_chain at -O2: %.3f ms; the hand-written fused loop: %.3f ms with glibc libmvec math, %.3f ms with ops/ew_math.h (2 threads): -O2 takes %.2fx and %.2fx of their time (target: within 1.5x)", o2, lib, own, o2 / lib, o2 / own }')
+        echo "$REFLINE"
+        REFJSON=$(awk -v o2="$o2" -v lib="$lib" -v own="$own" 'BEGIN {
+            printf "{\"o2_median_ms\": %s, \"libmvec_median_ms\": %s, \"ew_math_median_ms\": %s, \"o2_over_libmvec\": %.4f, \"o2_over_ew_math\": %.4f}", o2, lib, own, o2 / lib, o2 / own }')
+    fi
+    echo
+fi
+
 {
     printf '{\n  "date": "%s",\n  "commit": "%s",\n  "machine": "%s, %s cores",\n  "threads": 2,\n  "graphs": {' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
@@ -39,7 +58,9 @@ done
         sed '2,$s/^/    /' "$OUT/$name.json" | sed '$s/[[:space:]]*$//'
         sep=","
     done
-    printf '\n  }\n}\n'
+    printf '\n  }'
+    [ -n "${REFJSON:-}" ] && printf ',\n  "ew_chain_vs_hand_fused_loop": %s' "$REFJSON"
+    printf '\n}\n'
 } > bench/results.json.tmp && mv bench/results.json.tmp bench/results.json
 
 echo "================================================================ summary (-O0 vs -O2, 2 threads)"
@@ -47,6 +68,7 @@ echo "| graph | batch | -O0 median ms | -O2 median ms | speed-up | paired p10-p9
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 cat "$OUT/summary.md" 2>/dev/null
 echo
+[ -n "$REFLINE" ] && echo "$REFLINE" && echo
 echo "ties: differences under ~15% are noise on this shared machine; took $(( $(date +%s) - start )) s"
 echo "wrote bench/results.json"
 if [ -f "$OUT/failed" ]; then
