@@ -79,8 +79,10 @@ def blas_name():
             libs = {line.split()[-1] for line in f if "blas" in line or "mkl_" in line}
     except OSError:
         return "unknown"
-    for key, name in (("mkl_", "mkl"), ("openblas-openmp", "openblas-openmp"), ("openblas-pthread",
-                      "openblas-pthread"), ("openblas", "openblas"), ("blis", "blis"), ("/blas/libblas", "reference")):
+    # the reference BLAS first: with it on LD_LIBRARY_PATH, OpenBLAS's
+    # liblapack may still be mapped, but the sgemm calls go to libblas
+    for key, name in (("/blas/libblas", "reference"), ("mkl_", "mkl"), ("openblas-openmp", "openblas-openmp"),
+                      ("openblas-pthread", "openblas-pthread"), ("openblas", "openblas"), ("blis", "blis")):
         if any(key in lib for lib in libs):
             return name
     return "none" if not libs else os.path.basename(sorted(libs)[0])
