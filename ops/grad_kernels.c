@@ -704,6 +704,11 @@ static void taps(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t 
     static void pool_grad_##SFX(const pgeo *g, const T *x, const T *gy, T *gx, int mode, int nt) \
     {                                                                                        \
         const int64_t ipl = g->H * g->W, opl = g->OH * g->OW;                                \
+        /* no padding and every window inside x (LeNet's 2x2 pools): all taps, \
+         * no per-window tap ranges (their divisions dominated the time) */   \
+        const int inside = g->p[0] == 0 && g->p[1] == 0 &&                                   \
+                           (g->OH - 1) * g->s[0] + (g->k[0] - 1) * g->d[0] < g->H &&          \
+                           (g->OW - 1) * g->s[1] + (g->k[1] - 1) * g->d[1] < g->W;            \
         _Pragma("omp parallel for num_threads(nt) if (nt > 1 && g->planes > 1 && g->planes * opl * g->k[0] * g->k[1] >= PAR_MIN_WORK) schedule(static)") \
         for (int64_t pl = 0; pl < g->planes; pl++) {                                        \
             const T *xp = x + pl * ipl, *gp = gy + pl * opl;                                 \
@@ -711,12 +716,14 @@ static void taps(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t 
             for (int64_t q = 0; q < ipl; q++)                                                \
                 dp[q] = (T)0;                                                                \
             for (int64_t oh = 0; oh < g->OH; oh++) {                                         \
-                int64_t i0, i1, ip;                                                          \
-                taps(oh, g->H, g->k[0], g->s[0], g->p[0], g->d[0], &i0, &i1, &ip);           \
+                int64_t i0 = 0, i1 = g->k[0], ip = g->k[0];                                  \
+                if (!inside)                                                                 \
+                    taps(oh, g->H, g->k[0], g->s[0], g->p[0], g->d[0], &i0, &i1, &ip);       \
                 int64_t hs = oh * g->s[0] - g->p[0];                                         \
                 for (int64_t ow = 0; ow < g->OW; ow++) {                                     \
-                    int64_t j0, j1, jp;                                                      \
-                    taps(ow, g->W, g->k[1], g->s[1], g->p[1], g->d[1], &j0, &j1, &jp);       \
+                    int64_t j0 = 0, j1 = g->k[1], jp = g->k[1];                              \
+                    if (!inside)                                                             \
+                        taps(ow, g->W, g->k[1], g->s[1], g->p[1], g->d[1], &j0, &j1, &jp);   \
                     int64_t ws = ow * g->s[1] - g->p[1];                                     \
                     T gv = gp[oh * g->OW + ow];                                              \
                     if (mode == 0) {                                                         \
@@ -726,10 +733,9 @@ static void taps(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t 
                             for (int64_t j = j0; j < j1; j++) {                              \
                                 int64_t at = (hs + i * g->d[0]) * g->W + ws + j * g->d[1];   \
                                 T v = xp[at];                                                \
-                                if (v > acc || v != v) {                                     \
-                                    acc = v;                                                 \
-                                    best = at;                                               \
-                                }                                                            \
+                                int take = (v > acc) | (v != v); /* no branch: the winner */ \
+                                acc = take ? v : acc;            /* is data, unpredictable */ \
+                                best = take ? at : best;                                     \
                             }                                                                \
                         if (best >= 0)                                                       \
                             dp[best] += gv;                                                  \

@@ -382,6 +382,16 @@ static void test_pool_grads(void **state)
     float want[16] = { 0, 1, 0, 0, 0, 0, 0, 2, 3, 0, 0, 0, 0, 0, 0, 4 };
     for (int i = 0; i < 16; i++)
         assert_true(gx[i] == want[i]);
+    /* ties go to the first maximum, a window with NaNs to its last NaN,
+     * an all -inf window to nobody (as max_pool2d picks) */
+    float xt[16] = { 5, 5, 1, NAN, 5, 5, NAN, 2, -INFINITY, -INFINITY, 7, 7,
+                     -INFINITY, -INFINITY, 7, NAN };
+    in[0].data = xt;
+    assert_int_equal(op_cpu_max_pool2d_grad(&ctx, at, in, 2, &o, 1), 0);
+    float want_t[16] = { 1, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 4 };
+    for (int i = 0; i < 16; i++)
+        assert_true(gx[i] == want_t[i]);
+    in[0].data = x;
     op_attrs_default(OP_AVG_POOL2D_GRAD, at);
     at[0].n = 2;
     at[0].ints[0] = at[0].ints[1] = 2;
