@@ -56,6 +56,8 @@ typedef struct config {
     double out_abs[MAX_OUTPUTS], out_rel[MAX_OUTPUTS];
     double max_abs, max_rel;
     int mismatch, nondet;
+    double last_rel;         /* --entry: the last step's fetches vs the reference's */
+    double first_loss, last_loss; /* --entry: fetch 0 when a scalar (nan otherwise) */
     double *samples;
     int n_samples;
     double min, median, p90, p99, mean;
@@ -81,6 +83,8 @@ static struct {
     uint64_t seed;
     double tol;
     const char *json, *summary;
+    const char *entry;       /* --entry: a training graph's entry point */
+    double lr;               /* --lr: fed to a learning-rate input */
     int n_levels, levels[8];
     int n_user_dis;
     const char *user_dis[MAX_DISABLED];
@@ -158,6 +162,12 @@ static void usage(FILE *o)
           "  --profile-runs N   profiled runs per config (default runs/5, 3..20; 0: no profile)\n"
           "  --top N            slowest nodes shown per config (default 6)\n"
           "  --tol T            max relative difference allowed vs the reference (default 1e-4)\n"
+          "  --entry E          time entry point E of a training graph (train, grad, apply, predict)\n"
+          "                     instead of the outputs: each config starts from the binary's params\n"
+          "                     and takes the same steps on the same batches; the entry's fetches\n"
+          "                     (the loss) are compared at the first step and reported after the\n"
+          "                     last\n"
+          "  --lr X             value fed to the learning-rate input of such a graph (default 0.001)\n"
           "  --bisect           from the highest level, disable each pass in turn: its effect\n"
           "                     on median time and on the output difference vs the reference\n"
           "  --no-rss           skip the per-config peak RSS (one child process per config)\n"
@@ -354,6 +364,14 @@ static void bind_feeds(config *c)
             if (!seed)
                 seed = 1;
             random_input(&vi, &inputs[k], &seed);
+            rt_train_info ti;
+            if (opt.entry && rt_model_train_info(c->m, &ti) == RT_OK && ti.lr_input &&
+                strcmp(ti.lr_input, vi.name) == 0 && vi.rank == 0) {
+                if (vi.dtype == RT_F32)
+                    *(float *)inputs[k].t.data = (float)opt.lr;
+                else if (vi.dtype == RT_F64)
+                    *(double *)inputs[k].t.data = opt.lr;
+            }
         }
         if (c->n_feeds >= MAX_INPUTS)
             die("too many inputs");
@@ -366,6 +384,22 @@ static void bind_feeds(config *c)
  * parent; the names are owned by its model, which lives to the end). */
 static void set_outputs(const config *c)
 {
+    if (opt.entry) {
+        n_outs = rt_model_entry_n_fetches(c->m, opt.entry);
+        if (n_outs < 0) {
+            char names[512] = "";
+            for (int e = 0; e < rt_model_n_entries(c->m); e++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", e ? ", " : "",
+                         rt_model_entry_name(c->m, e));
+            die("%s has no entry point '%s' (%s)", c->label, opt.entry,
+                names[0] ? names : "it is an inference graph: no --entry");
+        }
+        if (n_outs > MAX_OUTPUTS)
+            die("too many fetches (%d)", n_outs);
+        for (int o = 0; o < n_outs; o++)
+            out_names[o] = rt_model_entry_fetch_name(c->m, opt.entry, o);
+        return;
+    }
     n_outs = rt_model_n_outputs(c->m);
     if (n_outs > MAX_OUTPUTS)
         die("too many outputs (%d)", n_outs);
@@ -378,7 +412,10 @@ static void set_outputs(const config *c)
 
 static void run_once(config *c)
 {
-    if (rt_session_run(c->s, c->n_feeds, c->feed_names, c->feeds, n_outs, out_names, c->fetch) != RT_OK)
+    rt_status st = opt.entry ? rt_session_run_entry(c->s, opt.entry, c->n_feeds, c->feed_names, c->feeds, 0, NULL,
+                                                    c->fetch)
+                             : rt_session_run(c->s, c->n_feeds, c->feed_names, c->feeds, n_outs, out_names, c->fetch);
+    if (st != RT_OK)
         die("%s: run failed: %s", c->label, rt_session_last_error(c->s));
 }
 
@@ -541,6 +578,25 @@ static void check_outputs(config *c)
 /* After the timed runs: the last outputs must equal the first (bit for bit). */
 static void check_determinism(config *c)
 {
+    if (opt.entry && strcmp(opt.entry, "predict") != 0) {
+        /* every run was a step: compare the last step with the reference's */
+        const config *ref = &cfgs[0];
+        c->last_rel = 0;
+        c->first_loss = c->last_loss = NAN;
+        if (n_outs > 0 && numel(&c->fetch[0]) == 1) {
+            rt_tensor first = c->fetch[0];
+            first.data = c->first_out[0];
+            c->first_loss = elem(&first, 0);
+            c->last_loss = elem(&c->fetch[0], 0);
+        }
+        for (int o = 0; o < n_outs; o++) {
+            double ab, rel;
+            compare(&c->fetch[o], &ref->fetch[o], &ab, &rel);
+            if (rel > c->last_rel || isnan(rel))
+                c->last_rel = rel;
+        }
+        return;
+    }
     for (int o = 0; o < n_outs; o++) {
         size_t nb = (size_t)numel(&c->fetch[o]) * rt_dtype_size(c->fetch[o].dtype);
         if (memcmp(c->first_out[o], c->fetch[o].data, nb) != 0)
@@ -863,6 +919,15 @@ static void json_config(FILE *f, const config *c, const char *ind)
         json_num(f, nums[i].v);
         fprintf(f, ",\n");
     }
+    if (opt.entry && strcmp(opt.entry, "predict") != 0) {
+        fprintf(f, "%s  \"last_step_max_rel_diff\": ", ind);
+        json_num(f, c->last_rel);
+        fprintf(f, ",\n%s  \"first_loss\": ", ind);
+        json_num(f, c->first_loss);
+        fprintf(f, ",\n%s  \"last_loss\": ", ind);
+        json_num(f, c->last_loss);
+        fprintf(f, ",\n");
+    }
     fprintf(f, "%s  \"deterministic\": %s,\n%s  \"samples_ms\": [", ind, c->nondet ? "false" : "true", ind);
     for (int i = 0; i < c->n_samples; i++) {
         fprintf(f, "%s", i ? ", " : "");
@@ -903,6 +968,11 @@ static void write_json(const char *path, int ref, int tgt, double speedup, int f
             opt.threads, opt.warmup, opt.runs);
     fprintf(f, "  \"tol\": %g,\n  \"ok\": %s,\n  \"other_cpu_share\": ", opt.tol, failed ? "false" : "true");
     json_num(f, other);
+    fprintf(f, ",\n  \"entry\": ");
+    if (opt.entry)
+        json_str(f, opt.entry);
+    else
+        fprintf(f, "null");
     fprintf(f, ",\n  \"speedup_of\": ");
     char buf[256];
     snprintf(buf, sizeof buf, "%s / %s", cfgs[ref].key, cfgs[tgt].key);
@@ -991,6 +1061,7 @@ static void parse_args(int argc, char **argv, const char **gbs, int *n_gbs)
     opt.tol = 1e-4;
     opt.seed = 1;
     opt.rss = 1;
+    opt.lr = 1e-3;
     *n_gbs = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1058,6 +1129,17 @@ static void parse_args(int argc, char **argv, const char **gbs, int *n_gbs)
             opt.tol = strtod(v, &end);
             if (*end || end == v || !(opt.tol >= 0)) {
                 fprintf(stderr, "graphbench: --tol needs a number >= 0, not '%s'\n", v);
+                exit(2);
+            }
+        } else if (strcmp(a, "--entry") == 0) {
+            NEED_VAL();
+            opt.entry = v;
+        } else if (strcmp(a, "--lr") == 0) {
+            NEED_VAL();
+            char *end;
+            opt.lr = strtod(v, &end);
+            if (*end || end == v || !isfinite(opt.lr)) {
+                fprintf(stderr, "graphbench: --lr needs a number, not '%s'\n", v);
                 exit(2);
             }
         } else if (strcmp(a, "--json") == 0) {
@@ -1200,6 +1282,10 @@ int main(int argc, char **argv)
     printf(" (%s)", opt.model ? opt.model : cfgs[0].gb_path);
     printf(", batch %ld, threads %d%s, %d warmup + %d timed runs per config, interleaved\n", opt.batch,
            opt.threads, opt.threads ? "" : " (all cores)", opt.warmup, opt.runs);
+    if (opt.entry)
+        printf("  entry point '%s'%s\n", opt.entry,
+               strcmp(opt.entry, "predict") ? ": every run is one step that updates the params; every config "
+                                              "takes the same steps on the same batches" : "");
     if (!opt.quiet) {
         printf("  inputs:");
         for (int i = 0; i < n_inputs; i++) {
@@ -1348,6 +1434,21 @@ int main(int argc, char **argv)
     }
     if (!failed)
         printf("  all outputs agree within tol\n");
+    if (opt.entry && strcmp(opt.entry, "predict") != 0 && n_outs > 0) {
+        printf("  after %d steps each (first, warmup, timed), the last step's fetches vs %s: max rel diff",
+               1 + opt.warmup + opt.runs, cfgs[0].label);
+        for (int i = 0; i < n_shown; i++)
+            if (shown[i] != 0)
+                printf("%s %s %.3g", i > 1 ? "," : "", cfgs[shown[i]].label, cfgs[shown[i]].last_rel);
+        printf("\n    (reported, not checked: rounding differences between levels grow over the steps)\n");
+        if (!isnan(cfgs[0].first_loss)) {
+            printf("  %s at the first step -> the last:", out_names[0]);
+            for (int i = 0; i < n_shown; i++)
+                printf("%s %s %.6g -> %.6g", i ? "," : "", cfgs[shown[i]].label, cfgs[shown[i]].first_loss,
+                       cfgs[shown[i]].last_loss);
+            printf("\n");
+        }
+    }
 
     /* bisect */
     if (opt.bisect) {

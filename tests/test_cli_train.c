@@ -68,40 +68,7 @@ static char *slurp(const char *path, size_t *len_out)
     return b;
 }
 
-/* A command's exit status and its stdout+stderr (the caller frees out). */
-typedef struct result {
-    int rc;
-    char *out;
-} result;
-
-static result run(const char *fmt, ...)
-{
-    char cmd[4096], log[512];
-    path_in(log, sizeof log, "cmd.log");
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    assert_true(n > 0 && (size_t)n < sizeof cmd - 600);
-    snprintf(cmd + n, sizeof cmd - (size_t)n, " > %s 2>&1", log);
-    int rc = system(cmd);
-    return (result){ WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(log, NULL) };
-}
-
-/* Fails unless r succeeded; returns its output (caller frees). */
-static char *expect_ok(const char *what, result r)
-{
-    if (r.rc != 0)
-        fail_msg("%s: exit %d:\n%s", what, r.rc, r.out);
-    return r.out;
-}
-
-static void expect_err(result r, const char *needle)
-{
-    if (r.rc != 1 || !strstr(r.out, needle))
-        fail_msg("expected exit 1 and '%s', got exit %d:\n%s", needle, r.rc, r.out);
-    free(r.out);
-}
+static void expect_err(tu_result r, const char *needle) { tu_expect_rc(r, 1, needle); }
 
 /* The synthetic task: class = argmax of three fixed linear functions of the
  * 4 pixels (u8 in the IDX files, [0,1] floats in the .npy files). */
@@ -146,19 +113,8 @@ static void write_idx(const char *path, int rank, const int *dims, const uint8_t
 static int setup(void **state)
 {
     (void)state;
-    char exe[1024];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    if (tu_build_tool(graphc, sizeof graphc, "graphc") || tu_build_tool(graphrun, sizeof graphrun, "graphrun"))
         return -1;
-    exe[n] = 0;
-    *strrchr(exe, '/') = 0; /* BUILD/tests */
-    *strrchr(exe, '/') = 0; /* BUILD */
-    snprintf(graphc, sizeof graphc, "%s/graphc", exe);
-    snprintf(graphrun, sizeof graphrun, "%s/graphrun", exe);
-    if (access(graphc, X_OK) || access(graphrun, X_OK)) {
-        fprintf(stderr, "test_cli_train: %s and %s must be built first (make)\n", graphc, graphrun);
-        return -1;
-    }
     if (tu_tmpdir_make("cli_train"))
         return -1;
 
@@ -262,27 +218,31 @@ static void test_resume_equals_uninterrupted(void **state)
     path_in(a, sizeof a, "resume_a.gbc");
     path_in(b, sizeof b, "resume_b.gbc");
     /* 6 steps per epoch: stop mid-epoch (step 10), resume to 40 */
-    out = expect_ok("first part", run(TRAIN_NPY " --steps 10 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, a));
+    out = tu_expect_ok("first part",
+            tu_run(TRAIN_NPY " --steps 10 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, a));
     free(out);
     assert_int_equal(checkpoint_step(a), 10);
-    out = expect_ok("resumed part", run(TRAIN_NPY " --steps 40 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, a));
+    out = tu_expect_ok("resumed part",
+            tu_run(TRAIN_NPY " --steps 40 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, a));
     if (!strstr(out, "resuming from") || !strstr(out, "at step 10"))
         fail_msg("no resume message:\n%s", out);
     free(out);
-    out = expect_ok("uninterrupted", run(TRAIN_NPY " --steps 40 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, b));
+    out = tu_expect_ok("uninterrupted",
+            tu_run(TRAIN_NPY " --steps 40 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, b));
     free(out);
     assert_int_equal(checkpoint_step(b), 40);
     assert_same_checkpoint(a, b);
     /* the same command again: nothing to do, the checkpoint unchanged */
-    out = expect_ok("again", run(TRAIN_NPY " --steps 40 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, b));
+    out = tu_expect_ok("again", tu_run(TRAIN_NPY " --steps 40 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, b));
     assert_non_null(strstr(out, "already at step 40"));
     free(out);
     assert_same_checkpoint(a, b);
     /* --fresh starts over: after 10 steps it equals the first part */
     path_in(b, sizeof b, "resume_c.gbc");
-    out = expect_ok("c", run(TRAIN_NPY " --steps 10 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, b));
+    out = tu_expect_ok("c", tu_run(TRAIN_NPY " --steps 10 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, b));
     free(out);
-    out = expect_ok("fresh", run(TRAIN_NPY " --steps 10 --checkpoint %s --fresh", graphrun, tmpdir, tmpdir, tmpdir, a));
+    out = tu_expect_ok("fresh",
+            tu_run(TRAIN_NPY " --steps 10 --checkpoint %s --fresh", graphrun, tmpdir, tmpdir, tmpdir, a));
     free(out);
     assert_same_checkpoint(a, b);
 }
@@ -323,16 +283,19 @@ static void test_sigint_then_resume(void **state)
     int64_t k = checkpoint_step(ck);
     assert_true(k >= 6);
     /* an uninterrupted run to the same step: the same state */
-    out = expect_ok("reference", run(TRAIN_NPY " --steps %lld --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir,
-                               (long long)k, ref));
+    out = tu_expect_ok("reference",
+            tu_run(TRAIN_NPY " --steps %lld --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir,
+                   (long long)k, ref));
     free(out);
     assert_same_checkpoint(ck, ref);
     /* and both resumed 13 more steps */
-    out = expect_ok("resume interrupted", run(TRAIN_NPY " --steps %lld --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir,
-                                        (long long)k + 13, ck));
+    out = tu_expect_ok("resume interrupted",
+            tu_run(TRAIN_NPY " --steps %lld --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir,
+                   (long long)k + 13, ck));
     free(out);
-    out = expect_ok("resume reference", run(TRAIN_NPY " --steps %lld --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir,
-                                      (long long)k + 13, ref));
+    out = tu_expect_ok("resume reference",
+            tu_run(TRAIN_NPY " --steps %lld --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir,
+                   (long long)k + 13, ref));
     free(out);
     assert_same_checkpoint(ck, ref);
 }
@@ -343,10 +306,11 @@ static void test_same_seed_same_losses(void **state)
 {
     (void)state;
     char *o1, *o2, *o3;
-    o1 = expect_ok("1", run(TRAIN_NPY " --steps 30 --log-every 1", graphrun, tmpdir, tmpdir, tmpdir));
-    o2 = expect_ok("2", run(TRAIN_NPY " --steps 30 --log-every 1", graphrun, tmpdir, tmpdir, tmpdir));
-    o3 = expect_ok("3", run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16 --seed 6 --threads 1"
-                            " --steps 30 --log-every 1", graphrun, tmpdir, tmpdir, tmpdir));
+    o1 = tu_expect_ok("1", tu_run(TRAIN_NPY " --steps 30 --log-every 1", graphrun, tmpdir, tmpdir, tmpdir));
+    o2 = tu_expect_ok("2", tu_run(TRAIN_NPY " --steps 30 --log-every 1", graphrun, tmpdir, tmpdir, tmpdir));
+    o3 = tu_expect_ok("3",
+            tu_run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16 --seed 6 --threads 1"
+                   " --steps 30 --log-every 1", graphrun, tmpdir, tmpdir, tmpdir));
     /* compare "loss <v>" fields of every step line */
     int lines = 0;
     char *p1 = o1, *p2 = o2, *p3 = o3;
@@ -390,7 +354,7 @@ static void test_idx_eval_tensorboard(void **state)
     char ck[512], logdir[512], *out;
     path_in(ck, sizeof ck, "idx.gbc");
     path_in(logdir, sizeof logdir, "runs");
-    out = expect_ok("idx", run(
+    out = tu_expect_ok("idx", tu_run(
                  "%s train %s/tiny.gb --data x=%s/train-images-idx3-ubyte --data y=%s/train-labels-idx1-ubyte"
                  " --test-data x=%s/t10k-images-idx3-ubyte.gz --test-data y=%s/t10k-labels-idx1-ubyte"
                  " --batch 16 --epochs 8 --seed 1 --threads 1 --checkpoint %s --logdir %s",
@@ -482,8 +446,9 @@ static void test_partial_batch(void **state)
     (void)state;
     char ck[512], gb[512], x[512], y[512], err[512], *out;
     path_in(ck, sizeof ck, "partial.gbc");
-    out = expect_ok("partial", run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 40 --epochs 2 "
-                                   "--no-shuffle --threads 1 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, ck));
+    out = tu_expect_ok("partial",
+            tu_run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 40 --epochs 2 "
+                   "--no-shuffle --threads 1 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, ck));
     if (!strstr(out, "3 steps per epoch (batch 40, the last of 16 rows), 6 steps in all"))
         fail_msg("%s", out);
     free(out);
@@ -518,8 +483,9 @@ static void test_partial_batch(void **state)
     free(ty.data);
     rt_session_free(s);
     rt_model_free(m);
-    out = expect_ok("drop last", run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 40 --epochs 2 "
-                                     "--drop-last --threads 1", graphrun, tmpdir, tmpdir, tmpdir));
+    out = tu_expect_ok("drop last",
+            tu_run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 40 --epochs 2 "
+                   "--drop-last --threads 1", graphrun, tmpdir, tmpdir, tmpdir));
     if (!strstr(out, "2 steps per epoch (batch 40, 16 rows left out per epoch), 4 steps in all"))
         fail_msg("%s", out);
     free(out);
@@ -530,25 +496,27 @@ static void test_lr_schedule(void **state)
     (void)state;
     char *out;
     /* 6 steps per epoch; step:1:0.5 halves each epoch */
-    out = expect_ok("step schedule", run("%s train %s/tiny_lr.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16 --steps 18 "
-                       "--log-every 6 --lr 0.2 --lr-schedule step:1:0.5 --threads 1",
-                 graphrun, tmpdir, tmpdir, tmpdir));
+    out = tu_expect_ok("step schedule",
+            tu_run("%s train %s/tiny_lr.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16 --steps 18 "
+                   "--log-every 6 --lr 0.2 --lr-schedule step:1:0.5 --threads 1",
+                   graphrun, tmpdir, tmpdir, tmpdir));
     if (!strstr(out, "step 6  epoch 1  ") || field(strstr(out, "step 6  "), "lr ") != 0.2 ||
         field(strstr(out, "step 12  "), "lr ") != 0.1 || field(strstr(out, "step 18  "), "lr ") != 0.05)
         fail_msg("lr not halved per epoch:\n%s", out);
     free(out);
     /* cosine: lr of the last logged step is small, the first is near base */
-    out = expect_ok("cosine", run("%s train %s/tiny_lr.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16 --steps 20 "
+    out = tu_expect_ok("cosine",
+            tu_run("%s train %s/tiny_lr.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16 --steps 20 "
                    "--log-every 1 --lr 0.2 --lr-schedule cosine --threads 1",
-             graphrun, tmpdir, tmpdir, tmpdir));
+                   graphrun, tmpdir, tmpdir, tmpdir));
     double first = field(strstr(out, "step 1  "), "lr "), last = field(strstr(out, "step 20  "), "lr ");
     assert_true(first > 0.19 && first <= 0.2);
     assert_true(last > 0 && last < 0.01);
     free(out);
     /* a graph whose lr is compiled in refuses --lr; a fed lr needs it */
-    expect_err(run(TRAIN_NPY " --steps 2 --lr 0.1", graphrun, tmpdir, tmpdir, tmpdir),
+    expect_err(tu_run(TRAIN_NPY " --steps 2 --lr 0.1", graphrun, tmpdir, tmpdir, tmpdir),
                "learning rate 0.05 compiled in");
-    expect_err(run("%s train %s/tiny_lr.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16", graphrun, tmpdir,
+    expect_err(tu_run("%s train %s/tiny_lr.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16", graphrun, tmpdir,
                    tmpdir, tmpdir), "feeds its learning rate from input 'lr'");
 }
 
@@ -556,36 +524,37 @@ static void test_errors(void **state)
 {
     (void)state;
     char *out, p[512];
-    expect_err(run("%s train %s/tiny.gb --data x=%s/x.npy --batch 16", graphrun, tmpdir, tmpdir),
+    expect_err(tu_run("%s train %s/tiny.gb --data x=%s/x.npy --batch 16", graphrun, tmpdir, tmpdir),
                "needs input 'y': give --data y=FILE");
-    expect_err(run("%s train %s/tiny.gb --data x=%s/x.npy --data z=%s/y.npy --batch 16", graphrun, tmpdir,
+    expect_err(tu_run("%s train %s/tiny.gb --data x=%s/x.npy --data z=%s/y.npy --batch 16", graphrun, tmpdir,
                    tmpdir, tmpdir), "the model has no input 'z' (its inputs: x, y)");
-    expect_err(run("%s train %s/tiny.gb --data x=%s/y.npy --data y=%s/y.npy --batch 16", graphrun, tmpdir,
+    expect_err(tu_run("%s train %s/tiny.gb --data x=%s/y.npy --data y=%s/y.npy --batch 16", graphrun, tmpdir,
                    tmpdir, tmpdir), "cannot feed input 'x'");
-    expect_err(run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/x.npy --batch 16", graphrun, tmpdir,
+    expect_err(tu_run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/x.npy --batch 16", graphrun, tmpdir,
                    tmpdir, tmpdir), "cannot feed input 'y'");
-    expect_err(run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/t10k-labels-idx1-ubyte --batch 16",
+    expect_err(tu_run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/t10k-labels-idx1-ubyte --batch 16",
                    graphrun, tmpdir, tmpdir, tmpdir), "has 40 rows but");
-    expect_err(run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 500 --drop-last", graphrun,
+    expect_err(tu_run("%s train %s/tiny.gb --data x=%s/x.npy --data y=%s/y.npy --batch 500 --drop-last", graphrun,
                    tmpdir, tmpdir, tmpdir), "fewer than one batch");
-    expect_err(run("%s train %s/plain.gb --data x=%s/x.npy --batch 16", graphrun, tmpdir, tmpdir),
+    expect_err(tu_run("%s train %s/plain.gb --data x=%s/x.npy --batch 16", graphrun, tmpdir, tmpdir),
                "has no training");
     /* a file that is neither .npy nor IDX; a missing file */
     path_in(p, sizeof p, "junk.bin");
     tu_write_file(p, "this is not a tensor file at all", 32);
-    expect_err(run("%s train %s/tiny.gb --data x=%s --data y=%s/y.npy --batch 16", graphrun, tmpdir, p, tmpdir),
+    expect_err(tu_run("%s train %s/tiny.gb --data x=%s --data y=%s/y.npy --batch 16", graphrun, tmpdir, p, tmpdir),
                "is a .npy file or an IDX file");
-    expect_err(run("%s train %s/tiny.gb --data x=%s/nope.npy --data y=%s/y.npy --batch 16", graphrun, tmpdir,
+    expect_err(tu_run("%s train %s/tiny.gb --data x=%s/nope.npy --data y=%s/y.npy --batch 16", graphrun, tmpdir,
                    tmpdir, tmpdir), "No such file");
     /* a checkpoint of another graph: refused, names the param, not replaced */
     char ck[512], err[512];
     path_in(ck, sizeof ck, "other.gbc");
-    out = expect_ok("lr ck", run("%s train %s/tiny_lr.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16 --steps 3 "
-                                 "--lr 0.1 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, ck));
+    out = tu_expect_ok("lr ck",
+            tu_run("%s train %s/tiny_lr.gb --data x=%s/x.npy --data y=%s/y.npy --batch 16 --steps 3 "
+                   "--lr 0.1 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, ck));
     free(out);
     size_t len0;
     char *before = slurp(ck, &len0);
-    expect_err(run(TRAIN_NPY " --steps 3 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, ck),
+    expect_err(tu_run(TRAIN_NPY " --steps 3 --checkpoint %s", graphrun, tmpdir, tmpdir, tmpdir, ck),
                "param 'b'");
     size_t len1;
     char *after = slurp(ck, &len1);
@@ -596,12 +565,12 @@ static void test_errors(void **state)
     assert_int_equal(rt_checkpoint_load_file(ck, &c, err, sizeof err), RT_OK);
     rt_checkpoint_free(c);
     /* bad options */
-    expect_err(run(TRAIN_NPY " --steps 3 --epochs 1", graphrun, tmpdir, tmpdir, tmpdir),
+    expect_err(tu_run(TRAIN_NPY " --steps 3 --epochs 1", graphrun, tmpdir, tmpdir, tmpdir),
                "--steps or --epochs, not both");
-    expect_err(run(TRAIN_NPY " --lr-schedule linear", graphrun, tmpdir, tmpdir, tmpdir),
+    expect_err(tu_run(TRAIN_NPY " --lr-schedule linear", graphrun, tmpdir, tmpdir, tmpdir),
                "expected constant, cosine or step");
-    expect_err(run(TRAIN_NPY " --batch 0", graphrun, tmpdir, tmpdir, tmpdir), "--batch: expected");
-    expect_err(run(TRAIN_NPY " --fresh", graphrun, tmpdir, tmpdir, tmpdir), "--fresh goes with");
+    expect_err(tu_run(TRAIN_NPY " --batch 0", graphrun, tmpdir, tmpdir, tmpdir), "--batch: expected");
+    expect_err(tu_run(TRAIN_NPY " --fresh", graphrun, tmpdir, tmpdir, tmpdir), "--fresh goes with");
 }
 
 int main(void)
