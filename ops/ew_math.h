@@ -392,8 +392,9 @@ static inline OP_HD double ew_leaky_relu_f64(double x, double alpha) { return x 
  * 0.5 erfc(a / sqrt 2), gelu(x) = x h for x < 0 and x (1 - h) for x >= 0
  * (no cancellation: h <= 1/2). h = e^(-a^2/2) P(a) / Q(a), degree 3 over 4
  * (relative error 4e-7 for a <= 14.5; past it h is below the subnormals).
- * a^2 is formed exactly as s + w (s = ah^2, ah = a with 12 bits, so the
- * tail keeps its relative accuracy), -a^2/2 = n ln2 + r, and e^r is
+ * a^2 is formed exactly as s + w (s = a*a rounded, w = fmaf(a, a, -s) its
+ * rounding error, so the tail keeps its relative accuracy; s - n 2ln2_hi is
+ * exact by Sterbenz's lemma), -a^2/2 = n ln2 + r, and e^r is
  * ew__exp_r at r = -u/2 (its coefficients scaled by powers of -1/2). The
  * 2^n goes into the exponent of e^r P(a) as 2^(n+64) (normal for every a),
  * undone by Q's coefficients, which carry 2^64. */
@@ -401,8 +402,7 @@ EW_F32 float ew_gelu_erf_f32(float x)
 {
     const float magic = 12582912.0f + 64.0f;
     float a = ew__absmin(x, 14.5f);
-    float ah = ew__f32_from_bits(ew__bits_f32(a) & 0xfffff000u), al = a - ah;
-    float s = ah * ah, w = al * (a + ah);       /* a^2 = s + w, s exact */
+    float s = a * a, w = fmaf(a, a, -s);        /* a^2 = s + w exactly */
     float t = fmaf(s + w, -0.72134752f, magic); /* -a^2/2 log2(e): n + 64 */
     float nf = t - magic;
     float u = fmaf(nf, 1.38671875f, s);         /* 2 ln2_hi: exact */
