@@ -173,7 +173,7 @@ static void usage(FILE *o)
           "  --no-rss           skip the per-config peak RSS (one child process per config)\n"
           "  --json FILE        machine-readable results\n"
           "  --summary FILE     append one Markdown table row (reference vs optimized) to FILE\n"
-          "  --quiet            only the summary table\n"
+          "  --quiet            leave out the inputs, the passes and the per-op profile\n"
           "Outputs are compared to the reference config: max abs = max |a - ref|; max rel =\n"
           "max |a - ref| / max |ref| per output (relative to the output's magnitude, so entries\n"
           "near zero do not blow it up). A disagreement over --tol prints FAIL and exits 1.\n",
