@@ -709,12 +709,37 @@ static void taps(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t 
         const int inside = g->p[0] == 0 && g->p[1] == 0 &&                                   \
                            (g->OH - 1) * g->s[0] + (g->k[0] - 1) * g->d[0] < g->H &&          \
                            (g->OW - 1) * g->s[1] + (g->k[1] - 1) * g->d[1] < g->W;            \
+        /* and of those the common 2x2 stride-2 max pool: its four taps unrolled */          \
+        const int pool2x2 = inside && g->k[0] == 2 && g->k[1] == 2 && g->s[0] == 2 && g->s[1] == 2 && \
+                            g->d[0] == 1 && g->d[1] == 1;                                    \
         _Pragma("omp parallel for num_threads(nt) if (nt > 1 && g->planes > 1 && g->planes * opl * g->k[0] * g->k[1] >= PAR_MIN_WORK) schedule(static)") \
         for (int64_t pl = 0; pl < g->planes; pl++) {                                        \
             const T *xp = x + pl * ipl, *gp = gy + pl * opl;                                 \
             T *dp = gx + pl * ipl;                                                           \
             for (int64_t q = 0; q < ipl; q++)                                                \
                 dp[q] = (T)0;                                                                \
+            if (mode == 0 && pool2x2) {                                                      \
+                for (int64_t oh = 0; oh < g->OH; oh++)                                       \
+                    for (int64_t ow = 0; ow < g->OW; ow++) {                                 \
+                        const int64_t at = 2 * oh * g->W + 2 * ow;                           \
+                        const T *r0 = xp + at, *r1 = r0 + g->W;                              \
+                        /* the generic taps' order and rule, unrolled */                    \
+                        T acc = r0[0];                                                       \
+                        int64_t best = at;                                                   \
+                        int tk = (r0[1] > acc) | (r0[1] != r0[1]);                           \
+                        acc = tk ? r0[1] : acc;                                              \
+                        best = tk ? at + 1 : best;                                           \
+                        tk = (r1[0] > acc) | (r1[0] != r1[0]);                               \
+                        acc = tk ? r1[0] : acc;                                              \
+                        best = tk ? at + g->W : best;                                        \
+                        tk = (r1[1] > acc) | (r1[1] != r1[1]);                               \
+                        acc = tk ? r1[1] : acc;                                              \
+                        best = tk ? at + g->W + 1 : best;                                    \
+                        if (acc != (T)-INFINITY || acc != acc)                               \
+                            dp[best] += gp[oh * g->OW + ow];                                 \
+                    }                                                                        \
+                continue;                                                                    \
+            }                                                                                \
             for (int64_t oh = 0; oh < g->OH; oh++) {                                         \
                 int64_t i0 = 0, i1 = g->k[0], ip = g->k[0];                                  \
                 if (!inside)                                                                 \
