@@ -797,9 +797,23 @@ static const ew_loop_fn copy_fns[OP_DT_COUNT] = {
                 const T x = a[i], y = b[i]; /* both loaded: no branch */          \
                 o[i] = c[i] ? x : y;                                              \
             }                                                                     \
+        } else if (sc && sa) { /* where(mask, g, 0): ReLU's gradient */           \
+            const T y = b[0];                                                     \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) {                 \
+                const T x = a[i];                                                 \
+                o[i] = c[i] ? x : y;                                              \
+            }                                                                     \
+        } else if (sc && sb) {                                                    \
+            const T x = a[0];                                                     \
+            _Pragma("omp simd") for (int64_t i = 0; i < n; i++) {                 \
+                const T y = b[i];                                                 \
+                o[i] = c[i] ? x : y;                                              \
+            }                                                                     \
         } else {                                                                  \
-            for (int64_t i = 0; i < n; i++)                                       \
-                o[i] = c[i * sc] ? a[i * sa] : b[i * sb];                         \
+            for (int64_t i = 0; i < n; i++) {                                     \
+                const T x = a[i * sa], y = b[i * sb]; /* a select, not a jump */  \
+                o[i] = c[i * sc] ? x : y;                                         \
+            }                                                                     \
         }                                                                         \
         return 0;                                                                 \
     }

@@ -938,6 +938,28 @@ static void test_threads_big(void **state)
                 assert_true(o[(i * 40 + r) * 33 + j] == (c[i * 40 + r] ? wa[r * 33 + j] : wb[j]));
     free(o);
 
+    /* where(mask, g, 0) (ReLU's gradient) and where(mask, 0, g): a scalar
+     * arm, both threads, the mask's pattern irregular */
+    uint8_t *m = malloc((size_t)R * C);
+    for (int i = 0; i < R * C; i++)
+        m[i] = (uint8_t)((i * 2654435761u >> 7) & 1);
+    float zero = 0.0f;
+    int64_t d0[1] = { 0 };
+    in[0] = tens(OP_BOOL, 1, dn, m);
+    in[1] = tens(OP_F32, 1, dn, a);
+    in[2] = tens(OP_F32, 0, d0, &zero);
+    o = run_both(OP_WHERE, NULL, in, 3, tens(OP_F32, 1, dn, NULL));
+    for (int i = 0; i < R * C; i++)
+        assert_true(o[i] == (m[i] ? a[i] : 0.0f));
+    free(o);
+    in[1] = tens(OP_F32, 0, d0, &zero);
+    in[2] = tens(OP_F32, 1, dn, a);
+    o = run_both(OP_WHERE, NULL, in, 3, tens(OP_F32, 1, dn, NULL));
+    for (int i = 0; i < R * C; i++)
+        assert_true(o[i] == (m[i] ? 0.0f : a[i]));
+    free(o);
+    free(m);
+
     /* cast f32 -> i32 */
     in[0] = tens(OP_F32, 1, dn, a);
     op_attr at[OP_MAX_ATTRS];
