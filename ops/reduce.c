@@ -287,6 +287,24 @@ DEFINE_PAIRWISE(psum_f64, double)
                 }                                                                           \
                 int64_t idx[OP_MAX_RANK] = { 0 }, off = 0;                                  \
                 A a = INIT;                                                                 \
+                if (p->rs[p->nr - 1] == 1) {                                                \
+                    /* the innermost reduced dims are contiguous (the bias gradient's     \
+                       H*W of [N, C, H, W]): fold each run with CONTIG, then the runs */   \
+                    const int64_t run = p->rd[p->nr - 1], runs = p->count / run;           \
+                    for (int64_t c = 0; c < runs; c++) {                                    \
+                        const A r_ = CONTIG(x + base + off, run);                           \
+                        ACC(a, r_);                                                         \
+                        for (int k = p->nr - 2; k >= 0; k--) {                              \
+                            off += p->rs[k];                                                \
+                            if (++idx[k] < p->rd[k])                                        \
+                                break;                                                      \
+                            off -= p->rs[k] * p->rd[k];                                     \
+                            idx[k] = 0;                                                     \
+                        }                                                                   \
+                    }                                                                       \
+                    y[o] = FIN(a, p->count);                                                \
+                    continue;                                                               \
+                }                                                                           \
                 for (int64_t c = 0; c < p->count; c++) {                                    \
                     ACC(a, x[base + off]);                                                  \
                     for (int k = p->nr - 1; k >= 0; k--) {                                  \

@@ -232,8 +232,10 @@ static void test_large_walks(void **s)
 {
     (void)s;
     /* masks: last axes (contiguous rows), middle (strided), leading, mixed
-     * (general walk), all (split rows) */
-    static const unsigned masks[] = { 0x8, 0xC, 0x2, 0x1, 0x3, 0x5, 0xA, 0xF };
+     * (general walk: 0x5 strided inside, 0xA, 0x9 and 0xD with contiguous
+     * runs inside, 0xD being a conv bias gradient's N, H, W), all (split
+     * rows) */
+    static const unsigned masks[] = { 0x8, 0xC, 0x2, 0x1, 0x3, 0x5, 0xA, 0x9, 0xD, 0xF };
     static const op_kind kinds[] = { OP_SUM, OP_MEAN, OP_MAX, OP_MIN };
     int64_t dims[4] = { 3, 40, 7, 300 };
     op_tensor x = tensor(OP_F32, 4, dims);
@@ -296,6 +298,17 @@ static void test_large_walks(void **s)
         }
         free(y1.data);
         free(y4.data);
+    }
+    /* a NaN reaches max and min of its channel through the general walk's
+     * contiguous runs (mask 0xD), and no other channel */
+    ((float *)x.data)[(2 * 40 + 17) * 7 * 300 + 3 * 300 + 250] = NAN;
+    int64_t ax3[3] = { 0, 2, 3 };
+    for (int kk = 2; kk < 4; kk++) {
+        op_tensor y = reduce(kinds[kk], &x, 3, ax3, 0, 2, &rc, err);
+        assert_int_equal(rc, 0);
+        for (int64_t c = 0; c < 40; c++)
+            assert_true(isnan(((float *)y.data)[c]) == (c == 17));
+        free(y.data);
     }
     free(ref);
     free(x.data);
