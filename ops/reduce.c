@@ -250,6 +250,20 @@ static void red_plan_make(const op_tensor *x, unsigned mask, red_plan *p)
     }
 }
 
+/* One step of the general walk over the reduced dims 0..last (the odometer
+ * idx, last fastest): the offset of the next element, from off. */
+static inline int64_t red_next(const red_plan *p, int last, int64_t *idx, int64_t off)
+{
+    for (int k = last; k >= 0; k--) {
+        off += p->rs[k];
+        if (++idx[k] < p->rd[k])
+            break;
+        off -= p->rs[k] * p->rd[k];
+        idx[k] = 0;
+    }
+    return off;
+}
+
 /* Pairwise sums of contiguous runs, in double (as NumPy's, with a wider
  * accumulator). */
 #define DEFINE_PAIRWISE(NAME, T)                                                            \
@@ -294,26 +308,14 @@ DEFINE_PAIRWISE(psum_f64, double)
                     for (int64_t c = 0; c < runs; c++) {                                    \
                         const A r_ = CONTIG(x + base + off, run);                           \
                         ACC(a, r_);                                                         \
-                        for (int k = p->nr - 2; k >= 0; k--) {                              \
-                            off += p->rs[k];                                                \
-                            if (++idx[k] < p->rd[k])                                        \
-                                break;                                                      \
-                            off -= p->rs[k] * p->rd[k];                                     \
-                            idx[k] = 0;                                                     \
-                        }                                                                   \
+                        off = red_next(p, p->nr - 2, idx, off);                             \
                     }                                                                       \
                     y[o] = FIN(a, p->count);                                                \
                     continue;                                                               \
                 }                                                                           \
                 for (int64_t c = 0; c < p->count; c++) {                                    \
                     ACC(a, x[base + off]);                                                  \
-                    for (int k = p->nr - 1; k >= 0; k--) {                                  \
-                        off += p->rs[k];                                                    \
-                        if (++idx[k] < p->rd[k])                                            \
-                            break;                                                          \
-                        off -= p->rs[k] * p->rd[k];                                         \
-                        idx[k] = 0;                                                         \
-                    }                                                                       \
+                    off = red_next(p, p->nr - 1, idx, off);                                \
                 }                                                                           \
                 y[o] = FIN(a, p->count);                                                    \
             }                                                                               \
