@@ -700,6 +700,18 @@ static void taps(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t 
     *n_pad = c < k ? c : k;
 }
 
+/* max_pool2d's pick, one tap at a time (with acc = -inf, best = -1 before
+ * the first): tap value v at position pos becomes the winner when it is
+ * greater, or a NaN; as selects, no branch (the winner is data, so a branch
+ * mispredicts). The first maximum wins, or the last NaN; best stays -1 when
+ * every tap is -inf. */
+#define POOL_MAX_TAKE(v, pos)                                                                \
+    do {                                                                                     \
+        const int take_ = ((v) > acc) | ((v) != (v));                                       \
+        acc = take_ ? (v) : acc;                                                             \
+        best = take_ ? (pos) : best;                                                         \
+    } while (0)
+
 #define DEFINE_POOL_GRAD(T, SFX)                                                             \
     static void pool_grad_##SFX(const pgeo *g, const T *x, const T *gy, T *gx, int mode, int nt) \
     {                                                                                        \
@@ -723,19 +735,13 @@ static void taps(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t 
                     for (int64_t ow = 0; ow < g->OW; ow++) {                                 \
                         const int64_t at = 2 * oh * g->W + 2 * ow;                           \
                         const T *r0 = xp + at, *r1 = r0 + g->W;                              \
-                        /* the generic taps' order and rule, unrolled */                    \
-                        T acc = r0[0];                                                       \
-                        int64_t best = at;                                                   \
-                        int tk = (r0[1] > acc) | (r0[1] != r0[1]);                           \
-                        acc = tk ? r0[1] : acc;                                              \
-                        best = tk ? at + 1 : best;                                           \
-                        tk = (r1[0] > acc) | (r1[0] != r1[0]);                               \
-                        acc = tk ? r1[0] : acc;                                              \
-                        best = tk ? at + g->W : best;                                        \
-                        tk = (r1[1] > acc) | (r1[1] != r1[1]);                               \
-                        acc = tk ? r1[1] : acc;                                              \
-                        best = tk ? at + g->W + 1 : best;                                    \
-                        if (acc != (T)-INFINITY || acc != acc)                               \
+                        T acc = (T)-INFINITY; /* the generic taps' order, unrolled */        \
+                        int64_t best = -1;                                                   \
+                        POOL_MAX_TAKE(r0[0], at);                                            \
+                        POOL_MAX_TAKE(r0[1], at + 1);                                        \
+                        POOL_MAX_TAKE(r1[0], at + g->W);                                     \
+                        POOL_MAX_TAKE(r1[1], at + g->W + 1);                                 \
+                        if (best >= 0)                                                       \
                             dp[best] += gp[oh * g->OW + ow];                                 \
                     }                                                                        \
                 continue;                                                                    \
@@ -757,10 +763,7 @@ static void taps(int64_t o, int64_t n, int64_t k, int64_t s, int64_t p, int64_t 
                         for (int64_t i = i0; i < i1; i++)                                    \
                             for (int64_t j = j0; j < j1; j++) {                              \
                                 int64_t at = (hs + i * g->d[0]) * g->W + ws + j * g->d[1];   \
-                                T v = xp[at];                                                \
-                                int take = (v > acc) | (v != v); /* no branch: the winner */ \
-                                acc = take ? v : acc;            /* is data, unpredictable */ \
-                                best = take ? at : best;                                     \
+                                POOL_MAX_TAKE(xp[at], at);                                   \
                             }                                                                \
                         if (best >= 0)                                                       \
                             dp[best] += gv;                                                  \
